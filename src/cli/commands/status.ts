@@ -1,0 +1,43 @@
+// strata status [--json]: the running stack's URLs and keys, like `supabase status`.
+import { readState } from '../../dev/state.ts';
+import { CliError, printFields, printJson, type ParsedArgs } from '../output.ts';
+import { stateDir } from '../project.ts';
+
+async function checkHealth(functionsUrl: string, anonKey: string): Promise<string> {
+  try {
+    const response = await fetch(`${functionsUrl}/health`, {
+      headers: { authorization: `Bearer ${anonKey}` },
+      signal: AbortSignal.timeout(3000),
+    });
+    const body = (await response.json()) as { status?: string };
+    return body.status ?? `HTTP ${response.status}`;
+  } catch {
+    return 'unreachable';
+  }
+}
+
+export async function statusCommand(args: ParsedArgs): Promise<number> {
+  const json = args.flags.has('json');
+  const info = await readState(stateDir());
+  if (!info) throw new CliError('not_running', `Strata is not running from ${stateDir()}. Start it with "npm start".`);
+  const health = await checkHealth(info.functionsUrl, info.anonKey);
+  if (json) {
+    printJson({ running: true, health, ...info });
+    return 0;
+  }
+  printFields([
+    ['API URL', info.apiUrl],
+    ['Functions URL', info.functionsUrl],
+    ['DB URL', info.dbUrl],
+    ['S3 endpoint', info.s3Endpoint],
+    ['S3 bucket', info.s3Bucket],
+    ['S3 access key', `${info.s3AccessKeyId} / ${info.s3SecretAccessKey}`],
+    ['JWT secret', info.jwtSecret],
+    ['anon key', info.anonKey],
+    ['service_role key', info.serviceRoleKey],
+    ['health', health],
+    ['pid', info.pid],
+    ['started', info.startedAt],
+  ]);
+  return 0;
+}

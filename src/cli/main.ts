@@ -1,0 +1,41 @@
+// strata <command>: the dev stack and operations on a Strata deployment.
+import { statusCommand } from './commands/status.ts';
+import { userCommand } from './commands/user.ts';
+import { CliError, parseArgs, printError } from './output.ts';
+
+const USAGE = `Usage: strata <command> [options]
+
+Local stack:
+  start                      Start the whole local stack in the foreground (Ctrl-C stops it)
+  status [--json]            Show the running stack's URLs and keys
+  user create EMAIL [--json] Create a local user and print its id and an access token
+
+Options:
+  --json                     Print one JSON document instead of text
+  -h, --help                 Show this help
+`;
+
+type Command = (args: ReturnType<typeof parseArgs>) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; valueFlags?: string[] }> = {
+  // Loaded only when used: it pulls in the whole dev stack.
+  start: { run: async (args) => (await import('./commands/start.ts')).startCommand(args) },
+  status: { run: statusCommand },
+  user: { run: userCommand, valueFlags: ['expires-in'] },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name ? 0 : 1;
+  }
+  const json = rest.includes('--json');
+  const command = COMMANDS[name];
+  try {
+    if (!command) throw new CliError('unknown_command', `Unknown command "${name}". Run "strata --help".`);
+    return await command.run(parseArgs(rest, command.valueFlags));
+  } catch (error) {
+    return printError(error, json);
+  }
+}

@@ -1,0 +1,60 @@
+// Output for people and for programs: every command prints readable text by
+// default and one JSON document with --json.
+
+export class CliError extends Error {
+  override readonly name = 'CliError' as const;
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+export const isCliError = (error: unknown): error is CliError =>
+  error instanceof Error && (error as { name?: string }).name === 'CliError';
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Aligned "label: value" lines, like `supabase start` prints. */
+export function printFields(rows: Array<[string, string | number]>): void {
+  const width = Math.max(...rows.map(([label]) => label.length));
+  for (const [label, value] of rows) process.stdout.write(`${label.padStart(width)}: ${value}\n`);
+}
+
+export function printError(error: unknown, json: boolean): number {
+  const code = isCliError(error) ? error.code : 'unexpected_error';
+  const message = error instanceof Error ? error.message : String(error);
+  if (json) process.stdout.write(JSON.stringify({ error: { code, message } }) + '\n');
+  else process.stderr.write(`error: ${message}\n`);
+  return isCliError(error) ? error.exitCode : 1;
+}
+
+export interface ParsedArgs {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+/** --name value, --name=value and bare --flag; everything else is positional. */
+export function parseArgs(argv: string[], valueFlags: string[] = []): ParsedArgs {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    if (inline !== undefined) flags.set(name, inline);
+    else if (valueFlags.includes(name)) {
+      const value = argv[++i];
+      if (value === undefined) throw new CliError('invalid_arguments', `--${name} needs a value.`);
+      flags.set(name, value);
+    } else flags.set(name, true);
+  }
+  return { positional, flags };
+}

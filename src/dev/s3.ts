@@ -1,0 +1,62 @@
+// A local S3 endpoint: s3rver with objects on disk. It accepts the access key
+// S3RVER / S3RVER and ignores versioning, lifecycle, encryption and
+// If-None-Match, which the README lists as local limits.
+import S3rver from 's3rver';
+import { mkdir } from 'node:fs/promises';
+
+export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+export const LOCAL_S3_REGION = 'us-east-1';
+
+export interface S3Handle {
+  endpoint: string;
+  port: number;
+  bucket: string;
+  /** Stops the server; objects stay on disk. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port (used to inject S3 outages). */
+  start(): Promise<void>;
+  readonly running: boolean;
+}
+
+export async function startS3(options: {
+  directory: string;
+  port: number;
+  bucket: string;
+  log: (line: string) => void;
+}): Promise<S3Handle> {
+  const { directory, port, bucket, log } = options;
+  await mkdir(directory, { recursive: true });
+  let server: S3rver | null = null;
+
+  const start = async () => {
+    if (server) return;
+    const instance = new S3rver({
+      address: '127.0.0.1',
+      port,
+      directory,
+      silent: true,
+      vhostBuckets: false,
+      configureBuckets: [{ name: bucket, configs: [] }],
+    });
+    await instance.run();
+    server = instance;
+  };
+  const stop = async () => {
+    const instance = server;
+    server = null;
+    if (instance) await instance.close();
+  };
+
+  await start();
+  log(`s3rver serving bucket "${bucket}" from ${directory}`);
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    bucket,
+    stop,
+    start,
+    get running() {
+      return server !== null;
+    },
+  };
+}

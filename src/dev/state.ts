@@ -1,0 +1,78 @@
+// The stack's lock and state files in its state directory. The lock keeps a
+// second `npm start` from starting Postgres on the same data directory; the
+// state file is what `strata status` and `strata user create` read.
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface StackInfo {
+  apiUrl: string;
+  functionsUrl: string;
+  dbUrl: string;
+  s3Endpoint: string;
+  s3Bucket: string;
+  s3Region: string;
+  s3AccessKeyId: string;
+  s3SecretAccessKey: string;
+  anonKey: string;
+  serviceRoleKey: string;
+  jwtSecret: string;
+  jwtExpirySeconds: number;
+  pid: number;
+  startedAt: string;
+  stateDir: string;
+}
+
+export class AlreadyRunningError extends Error {
+  override readonly name = 'AlreadyRunningError' as const;
+  constructor(readonly pid: number, readonly stateDir: string) {
+    super(`Strata is already running (pid ${pid}) with its data in ${stateDir}. Stop it first (Ctrl-C in its terminal), or run "npx strata status".`);
+  }
+}
+
+const lockPath = (stateDir: string) => path.join(stateDir, 'stack.lock');
+const statePath = (stateDir: string) => path.join(stateDir, 'stack.json');
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes the lock or throws AlreadyRunningError; a lock left by a dead process is taken over. */
+export async function acquireLock(stateDir: string): Promise<() => Promise<void>> {
+  await mkdir(stateDir, { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(lockPath(stateDir), 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return async () => {
+        await rm(lockPath(stateDir), { force: true });
+        await rm(statePath(stateDir), { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number((await readFile(lockPath(stateDir), 'utf8').catch(() => '')).trim());
+      if (holder && holder !== process.pid && isAlive(holder)) throw new AlreadyRunningError(holder, stateDir);
+      await rm(lockPath(stateDir), { force: true });
+    }
+  }
+  throw new Error(`Could not take the lock in ${stateDir}.`);
+}
+
+export async function writeState(info: StackInfo): Promise<void> {
+  await writeFile(statePath(info.stateDir), JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
+}
+
+/** The running stack's state, or null when none runs from this directory. */
+export async function readState(stateDir: string): Promise<StackInfo | null> {
+  try {
+    const info = JSON.parse(await readFile(statePath(stateDir), 'utf8')) as StackInfo;
+    return isAlive(info.pid) ? info : null;
+  } catch {
+    return null;
+  }
+}

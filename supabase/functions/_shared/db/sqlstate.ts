@@ -1,0 +1,32 @@
+// The one place that turns a Postgres error into a client-facing error. The
+// raw database message is never sent to the client.
+import { AppError, errors, isAppError } from '../http/errors.ts';
+
+const BY_SQLSTATE: Record<string, () => AppError> = {
+  '42501': () => errors.forbidden('You may not access this resource.'), // insufficient_privilege / RLS
+  '23505': () => errors.conflict('A resource with this id already exists.'), // unique_violation
+  '23503': () => errors.conflict('A referenced resource does not exist.'), // foreign_key_violation
+  '23514': () => errors.invalidRequest('The data violates a constraint.'), // check_violation
+  '22P02': () => errors.invalidRequest('A value has the wrong format.'), // invalid_text_representation
+  P0002: () => errors.notFound('The resource'), // no_data_found, raised by our triggers
+  '57014': () => errors.serviceUnavailable('The database took too long to answer; try again.'), // query_canceled
+  '53300': () => errors.serviceUnavailable('The database is busy; try again.'), // too_many_connections
+};
+
+export function sqlStateOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/** Maps database errors to AppError; returns null for anything else. */
+export function fromDatabaseError(error: unknown): AppError | null {
+  if (isAppError(error)) return error;
+  const state = sqlStateOf(error);
+  if (state && BY_SQLSTATE[state]) return BY_SQLSTATE[state]();
+  if (state?.startsWith('08')) return errors.serviceUnavailable('The database is not reachable; try again.');
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ECONNREFUSED' || code === 'CONNECT_TIMEOUT' || code === 'CONNECTION_CLOSED') {
+    return errors.serviceUnavailable('The database is not reachable; try again.');
+  }
+  return null;
+}

@@ -1,0 +1,67 @@
+-- Conversations: the hot, per-user chat threads. A row with deleted_at set is
+-- a pending archive: invisible to its owner, closed to new messages, removed
+-- only once its archive is stored (see the archive migrations). expires_at is
+-- the TTL; an expired conversation is invisible to its owner at once.
+
+create table public.conversations (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
+  title text,
+  metadata jsonb not null default '{}'::jsonb,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  expires_at timestamptz,
+  deleted_at timestamptz,
+  constraint conversations_metadata_is_object check (jsonb_typeof(metadata) = 'object'),
+  -- Lets messages reference (conversation, owner) so a message can never
+  -- belong to a conversation of another user.
+  constraint conversations_id_user_id_key unique (id, user_id)
+);
+comment on table public.conversations is
+  'Chat conversations. deleted_at marks a pending archive; expires_at is the TTL.';
+
+-- A user's list ordered by recency; also serves every policy's user_id filter.
+create index conversations_user_id_updated_at_idx
+  on public.conversations (user_id, updated_at desc);
+-- The expiry sweep looks only at rows that can expire and are still live.
+create index conversations_expires_at_idx
+  on public.conversations (expires_at)
+  where expires_at is not null and deleted_at is null;
+
+create trigger conversations_set_updated_at
+  before update on public.conversations
+  for each row execute function private.set_updated_at();
+
+alter table public.conversations enable row level security;
+
+-- Supabase's defaults grant everything to the API roles; narrow that to what
+-- a user may touch. deleted_at and timestamps are the server's to set.
+revoke all on public.conversations from anon, authenticated;
+grant select, delete on public.conversations to authenticated;
+grant insert (id, user_id, title, metadata, expires_at) on public.conversations to authenticated;
+grant update (title, metadata, expires_at) on public.conversations to authenticated;
+
+create policy "Conversations are readable by their owner while live"
+  on public.conversations for select to authenticated
+  using (
+    user_id = (select auth.uid())
+    and deleted_at is null
+    and (expires_at is null or expires_at > now())
+  );
+
+create policy "Conversations are created by their owner"
+  on public.conversations for insert to authenticated
+  with check (user_id = (select auth.uid()) and deleted_at is null);
+
+create policy "Conversations are updated by their owner while live"
+  on public.conversations for update to authenticated
+  using (
+    user_id = (select auth.uid())
+    and deleted_at is null
+    and (expires_at is null or expires_at > now())
+  )
+  with check (user_id = (select auth.uid()));
+
+create policy "Conversations are deleted by their owner"
+  on public.conversations for delete to authenticated
+  using (user_id = (select auth.uid()) and deleted_at is null);
