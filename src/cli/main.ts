@@ -1,4 +1,5 @@
 // strata <command>: the dev stack and operations on a Strata deployment.
+import { genCommand } from './commands/gen.ts';
 import { statusCommand } from './commands/status.ts';
 import { userCommand } from './commands/user.ts';
 import { CliError, parseArgs, printError } from './output.ts';
@@ -9,6 +10,7 @@ Local stack:
   start                      Start the whole local stack in the foreground (Ctrl-C stops it)
   status [--json]            Show the running stack's URLs and keys
   user create EMAIL [--json] Create a local user and print its id and an access token
+  gen types                  Regenerate supabase/functions/_shared/database.types.ts
 
 Options:
   --json                     Print one JSON document instead of text
@@ -22,6 +24,7 @@ const COMMANDS: Record<string, { run: Command; valueFlags?: string[] }> = {
   start: { run: async (args) => (await import('./commands/start.ts')).startCommand(args) },
   status: { run: statusCommand },
   user: { run: userCommand, valueFlags: ['expires-in'] },
+  gen: { run: genCommand },
 };
 
 export async function main(argv: string[]): Promise<number> {

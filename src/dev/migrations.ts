@@ -16,7 +16,8 @@ export function runSupabaseCli(args: string[], options: { cwd: string }): Promis
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [supabaseCliPath(), ...args], {
       cwd: options.cwd,
-      env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
+      // Local Postgres has no TLS; say so instead of letting the CLI warn about it.
+      env: { ...process.env, PGSSLMODE: 'disable', SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -33,7 +34,7 @@ export function runSupabaseCli(args: string[], options: { cwd: string }): Promis
 
 export async function applyMigrations(dbUrl: string, projectRoot: string): Promise<string> {
   const { stdout, stderr } = await runSupabaseCli(
-    ['migration', 'up', '--db-url', dbUrl, '--yes', '--workdir', projectRoot],
+    ['migration', 'up', `--remote=${dbUrl}`, '--yes', '--workdir', projectRoot],
     { cwd: projectRoot },
   );
   return (stdout + stderr).trim();

@@ -6,14 +6,15 @@ create schema if not exists private;
 revoke all on schema private from public, anon, authenticated;
 grant usage on schema private to service_role;
 
--- Supabase grants execute on new functions to every API role by default.
--- Strata revokes that once, here, and grants each function it means to expose.
+-- Postgres grants execute on new functions to PUBLIC, and Supabase adds a
+-- per-schema grant to the API roles in public. Strata revokes both once, here
+-- (the global default can only be revoked globally, not per schema), and
+-- grants each function it means to expose explicitly.
+alter default privileges revoke execute on functions from public;
 alter default privileges in schema public
-  revoke execute on functions from public, anon, authenticated;
+  revoke execute on functions from anon, authenticated;
 alter default privileges in schema private
-  revoke execute on functions from public, anon, authenticated;
-alter default privileges in schema private
-  revoke all on tables from public, anon, authenticated;
+  revoke all on tables from anon, authenticated;
 
 -- Keeps updated_at honest whatever the client sends.
 -- Trigger function; not callable directly.

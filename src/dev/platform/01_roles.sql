@@ -31,4 +31,6 @@ alter default privileges for role postgres in schema public
 alter default privileges for role postgres in schema public
   grant all on functions to anon, authenticated, service_role;
 
-create extension if not exists pgcrypto;
+-- Supabase keeps extensions out of public, in their own schema.
+create schema if not exists extensions;
+grant usage on schema extensions to anon, authenticated, service_role;

@@ -1,0 +1,88 @@
+// The migrations apply to an empty database with the real Supabase CLI, and
+// the dev-only platform SQL is not part of them.
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PROJECT_ROOT } from '../src/cli/project.ts';
+import { applyMigrations } from '../src/dev/migrations.ts';
+import { applyPlatformSql, PLATFORM_SQL_DIR } from '../src/dev/platform.ts';
+import { connect, type Sql } from './helpers/db.ts';
+
+const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'supabase', 'migrations');
+const dbName = `strata_migrations_${randomBytes(4).toString('hex')}`;
+let admin: Sql;
+let freshUrl: string;
+
+beforeAll(async () => {
+  admin = connect({ max: 1 });
+  await admin.unsafe(`create database ${dbName}`);
+  const url = new URL(inject('stack').dbUrl);
+  url.pathname = `/${dbName}`;
+  freshUrl = url.toString();
+});
+
+afterAll(async () => {
+  await admin.unsafe(`drop database if exists ${dbName} with (force)`);
+  await admin.end();
+});
+
+describe('migrations', () => {
+  it('apply to an empty database with the Supabase CLI, then report it up to date', async () => {
+    await applyPlatformSql(freshUrl);
+    const first = await applyMigrations(freshUrl, PROJECT_ROOT);
+    const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
+    for (const file of files) expect(first).toContain(`Applying migration ${file}`);
+
+    const sql = postgres(freshUrl, { max: 1, onnotice: () => {} });
+    try {
+      const versions = await sql<{ version: string }[]>`select version from supabase_migrations.schema_migrations order by version`;
+      expect(versions.map((v) => v.version)).toEqual(files.map((f) => f.split('_')[0]));
+      const tables = await sql<{ relname: string; relrowsecurity: boolean }[]>`
+        select c.relname, c.relrowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where n.nspname = 'public' and c.relkind = 'r' order by c.relname`;
+      expect(tables).toEqual([
+        { relname: 'analyses', relrowsecurity: true },
+        { relname: 'conversations', relrowsecurity: true },
+        { relname: 'files', relrowsecurity: true },
+        { relname: 'messages', relrowsecurity: true },
+      ]);
+    } finally {
+      await sql.end();
+    }
+    const second = await applyMigrations(freshUrl, PROJECT_ROOT);
+    expect(second).toMatch(/up to date/i);
+    expect(second).not.toContain('Applying migration');
+  });
+
+  it('hold none of the dev-only platform SQL', async () => {
+    expect(path.relative(path.join(PROJECT_ROOT, 'supabase'), PLATFORM_SQL_DIR).startsWith('..')).toBe(true);
+    const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql'));
+    for (const file of files) {
+      const text = (await readFile(path.join(MIGRATIONS_DIR, file), 'utf8')).toLowerCase();
+      expect(text, file).not.toMatch(/create\s+(schema|table)\s+(if\s+not\s+exists\s+)?(auth|vault|net)\b/);
+      expect(text, file).not.toMatch(/create\s+(or\s+replace\s+)?function\s+(auth|vault|net)\./);
+      expect(text, file).not.toMatch(/create\s+role\b/);
+    }
+  });
+
+  it('are named and ordered as the Supabase CLI expects', async () => {
+    const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql'));
+    for (const file of files) expect(file).toMatch(/^\d{14}_[a-z0-9_]+\.sql$/);
+    expect(new Set(files.map((f) => f.slice(0, 14))).size).toBe(files.length);
+  });
+
+  it('pin search_path on every function in the private schema and expose none to the API roles', async () => {
+    const unpinned = await admin`
+      select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+       where n.nspname = 'private'
+         and not exists (select 1 from unnest(coalesce(p.proconfig, '{}')) c where c like 'search_path=%')`;
+    expect(unpinned).toEqual([]);
+    const executable = await admin`
+      select p.proname, r.rolname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+       cross join (values ('anon'), ('authenticated')) as r(rolname)
+       where n.nspname in ('private', 'public') and has_function_privilege(r.rolname, p.oid, 'execute')`;
+    expect(executable).toEqual([]);
+  });
+});
