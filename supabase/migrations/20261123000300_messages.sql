@@ -59,7 +59,8 @@ begin
       using errcode = 'P0002',
             hint = 'The conversation does not exist, is not yours, or is being archived.';
   end if;
-  if conversation_updated_at < now() then
+  -- A restore from an archive writes the archived updated_at back as it was.
+  if conversation_updated_at < now() and coalesce(current_setting('strata.restoring', true), '') <> 'on' then
     update public.conversations set updated_at = now() where id = new.conversation_id;
   end if;
   return new;

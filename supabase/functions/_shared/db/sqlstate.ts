@@ -9,6 +9,8 @@ const BY_SQLSTATE: Record<string, () => AppError> = {
   '23514': () => errors.invalidRequest('The data violates a constraint.'), // check_violation
   '22P02': () => errors.invalidRequest('A value has the wrong format.'), // invalid_text_representation
   P0002: () => errors.notFound('The resource'), // no_data_found, raised by our triggers
+  SA001: () => errors.archiveCorrupt(), // raised by restore_archived_conversation
+  SA002: () => errors.archiveNotReady('not stored'),
   '57014': () => errors.serviceUnavailable('The database took too long to answer; try again.'), // query_canceled
   '53300': () => errors.serviceUnavailable('The database is busy; try again.'), // too_many_connections
 };

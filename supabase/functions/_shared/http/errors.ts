@@ -11,8 +11,10 @@ export const ERROR_STATUS = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  archive_not_ready: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  archive_corrupt: 422,
   service_unavailable: 503,
   storage_unavailable: 503,
   internal_error: 500,
@@ -50,5 +52,9 @@ export const errors = {
   serviceUnavailable: (message: string) => new AppError('service_unavailable', message),
   storageUnavailable: (message = 'The object store is not reachable; try again later.') =>
     new AppError('storage_unavailable', message),
+  archiveNotReady: (status: string) =>
+    new AppError('archive_not_ready', `The archive is not stored yet (it is ${status}).`, { status }),
+  archiveCorrupt: () =>
+    new AppError('archive_corrupt', 'The stored archive does not match its checksum; it was not used.'),
   internal: () => new AppError('internal_error', 'Something went wrong on our side.'),
 };

@@ -1,0 +1,180 @@
+// The archive API (function `archive`, user JWT): status, the caller's
+// archives (stored and pending), one archive's JSON, restore, and permanent
+// delete. User requests run as the user, so RLS decides what exists.
+import type { S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { callerOf, type Caller } from '../auth/caller.ts';
+import type { EnvGetter } from '../config.ts';
+import { readPlatformConfig, readS3Config } from '../config.ts';
+import { asUser } from '../db/as-user.ts';
+import { createSql, type Sql } from '../db/client.ts';
+import { isUuid } from '../ids.ts';
+import { errors } from '../http/errors.ts';
+import { json } from '../http/respond.ts';
+import { Router } from '../http/router.ts';
+import { withHttp, type Handler } from '../http/serve.ts';
+import { createS3Client } from '../s3/client.ts';
+import { deleteEverything, describeS3Error } from '../s3/objects.ts';
+import { readVerifiedArchive } from './read.ts';
+
+const PAGE = { default: 20, max: 100 };
+
+const ListQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(PAGE.max).default(PAGE.default),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();
+
+interface ArchiveRow {
+  conversation_id: string;
+  title: string | null;
+  created_at: string;
+  deleted_at: string;
+  archived_at: string | null;
+  message_count: number | null;
+  bytes: number | null;
+  sha256: string | null;
+  s3_key: string | null;
+  status: string;
+  attempts: number;
+  last_error: string | null;
+}
+
+const encodeCursor = (row: { deleted_at: string; conversation_id: string }) =>
+  btoa(JSON.stringify([row.deleted_at, row.conversation_id])).replace(/=+$/, '');
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const [at, id] = JSON.parse(atob(cursor)) as [string, string];
+    if (typeof at === 'string' && !Number.isNaN(Date.parse(at)) && isUuid(id)) return [at, id];
+  } catch {
+    // fall through
+  }
+  throw errors.invalidRequest('The cursor is not valid; use next_cursor from the previous page.');
+}
+
+function publicView(row: ArchiveRow) {
+  const { s3_key: _key, ...rest } = row;
+  return { ...rest, bytes: row.bytes === null ? null : Number(row.bytes) };
+}
+
+export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Client | null } = {}): Handler {
+  const platform = readPlatformConfig(env);
+  const s3Config = readS3Config(env);
+  const sql = deps.sql ?? createSql(platform.dbUrl ?? '', { applicationName: 'strata-archive-api' });
+  const s3 = deps.s3 !== undefined ? deps.s3 : s3Config.configured ? createS3Client(s3Config) : null;
+
+  const requireUser = (request: Request): Extract<Caller, { kind: 'user' }> => {
+    const caller = callerOf(request);
+    if (caller.kind !== 'user') throw errors.unauthorized();
+    return caller;
+  };
+  const requireS3 = () => {
+    if (!s3 || !s3Config.configured) throw errors.serviceUnavailable(s3Config.configured ? 'S3 is not available.' : s3Config.problem);
+    return { s3, bucket: s3Config.bucket };
+  };
+  const idParam = (params: Record<string, string>) => {
+    if (!isUuid(params.id)) throw errors.invalidId('conversation id');
+    return params.id.toLowerCase();
+  };
+
+  const router = new Router('archive')
+    .on('GET', '/status', async (request) => {
+      const caller = callerOf(request, { allowService: true, serviceRoleKey: platform.serviceRoleKey });
+      const storage = s3Config.configured
+        ? { enabled: true, bucket: s3Config.bucket, prefix: s3Config.prefix || null }
+        : { enabled: false, bucket: null, prefix: null, reason: s3Config.problem };
+      if (caller.kind === 'service') {
+        const [row] = await sql`
+          select count(*) filter (where status = 'pending')::int as pending,
+                 count(*) filter (where status = 'running')::int as running,
+                 count(*) filter (where status = 'dead')::int as failed,
+                 extract(epoch from now() - min(created_at) filter (where status = 'pending'))::float as oldest_pending_seconds,
+                 (select last_error from private.jobs where last_error is not null order by updated_at desc limit 1) as last_error
+            from private.jobs where kind = 'archive_conversation'`;
+        const [stored] = await sql`select count(*)::int as archived from public.archived_conversations where status = 'stored'`;
+        return json({ scope: 'project', ...storage, counts: { pending: row!.pending, running: row!.running, failed: row!.failed, archived: stored!.archived }, oldest_pending_seconds: row!.oldest_pending_seconds, last_error: row!.last_error });
+      }
+      const row = await asUser(sql, caller.claims, async (tx) => {
+        const [counts] = await tx`
+          select count(*) filter (where status = 'pending')::int as pending,
+                 count(*) filter (where status = 'archiving')::int as running,
+                 count(*) filter (where status = 'failed')::int as failed,
+                 count(*) filter (where status = 'stored')::int as archived,
+                 extract(epoch from now() - min(deleted_at) filter (where status in ('pending', 'archiving')))::float as oldest_pending_seconds,
+                 (array_agg(last_error order by deleted_at desc) filter (where last_error is not null))[1] as last_error
+            from public.archived_conversations`;
+        return counts!;
+      });
+      return json({ scope: 'user', ...storage, counts: { pending: row.pending, running: row.running, failed: row.failed, archived: row.archived }, oldest_pending_seconds: row.oldest_pending_seconds, last_error: row.last_error });
+    })
+    .on('GET', '/conversations', async (request, _params, url) => {
+      const caller = requireUser(request);
+      const parsed = ListQuery.safeParse(Object.fromEntries(url.searchParams));
+      if (!parsed.success) throw errors.invalidRequest('Invalid query parameters.', parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+      const { limit, cursor } = parsed.data;
+      const after = cursor ? decodeCursor(cursor) : null;
+      const rows = await asUser(sql, caller.claims, (tx) => tx<ArchiveRow[]>`
+        select conversation_id, title, created_at, deleted_at, archived_at, message_count, bytes, sha256, s3_key, status, attempts, last_error
+          from public.archived_conversations
+         where ${after ? tx`(deleted_at, conversation_id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : tx`true`}
+         order by deleted_at desc, conversation_id desc
+         limit ${limit + 1}`);
+      const page = rows.slice(0, limit);
+      return json({
+        archives: page.map(publicView),
+        next_cursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null,
+      });
+    })
+    .on('GET', '/conversations/:id', async (request, params) => {
+      const caller = requireUser(request);
+      const id = idParam(params);
+      const [row] = await asUser(sql, caller.claims, (tx) => tx<ArchiveRow[]>`
+        select * from public.archived_conversations where conversation_id = ${id}`);
+      if (!row) throw errors.notFound('Archive');
+      if (row.status !== 'stored') throw errors.archiveNotReady(row.status);
+      const { s3: client, bucket } = requireS3();
+      const text = await readVerifiedArchive(client, bucket, row.s3_key!, row.sha256!);
+      return new Response(text, { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'access-control-allow-origin': '*', 'x-archive-sha256': row.sha256! } });
+    })
+    .on('POST', '/conversations/:id/restore', async (request, params) => {
+      const caller = requireUser(request);
+      const id = idParam(params);
+      const { s3: client, bucket } = requireS3();
+      const result = await asUser(sql, caller.claims, async (tx) => {
+        const [row] = await tx<ArchiveRow[]>`select * from public.archived_conversations where conversation_id = ${id}`;
+        if (!row) throw errors.notFound('Archive');
+        if (row.status !== 'stored') throw errors.archiveNotReady(row.status);
+        const text = await readVerifiedArchive(client, bucket, row.s3_key!, row.sha256!);
+        const [restored] = await tx`select public.restore_archived_conversation(${text}) as result`;
+        return { ...(restored!.result as { conversation_id: string; message_count: number }), s3_key: row.s3_key! };
+      });
+      // The conversation is back in Postgres; the object is now redundant. If
+      // removing it fails it is overwritten by the next archive of this id.
+      await deleteEverything(client, bucket, { key: result.s3_key }).catch((error) => console.error(describeS3Error('DeleteObjects after restore', error)));
+      return json({ conversation_id: result.conversation_id, message_count: result.message_count, restored: true });
+    })
+    .on('DELETE', '/conversations/:id', async (request, params) => {
+      const caller = requireUser(request);
+      const id = idParam(params);
+      const { s3: client, bucket } = requireS3();
+      await asUser(sql, caller.claims, async (tx) => {
+        await tx`select set_config('strata.archive_api', 'on', true)`;
+        const [row] = await tx<ArchiveRow[]>`select * from public.archived_conversations where conversation_id = ${id}`;
+        if (!row) throw errors.notFound('Archive');
+        if (row.status !== 'stored') throw errors.archiveNotReady(row.status);
+        // The object (every version) first, then the index row.
+        try {
+          await deleteEverything(client, bucket, { key: row.s3_key! });
+        } catch (error) {
+          console.error(describeS3Error(`delete ${row.s3_key}`, error));
+          throw errors.storageUnavailable();
+        }
+        await tx`delete from public.archived_conversations where conversation_id = ${id}`;
+      });
+      return json({ conversation_id: id, deleted: true });
+    });
+
+  return withHttp((request) => router.handle(request));
+}

@@ -1,0 +1,63 @@
+// Reads a conversation and all its messages from one consistent snapshot
+// (a repeatable-read, read-only transaction). Rows are serialised by Postgres
+// itself (to_jsonb), so the archive holds exactly the stored values and a
+// restore writes them back unchanged. Messages are streamed with a cursor so
+// a conversation of any size is read in bounded memory.
+import type { Sql } from '../db/client.ts';
+
+export interface SnapshotHead {
+  conversationJson: string;
+  userId: string;
+  userEmail: string | null;
+  title: string | null;
+  createdAt: string;
+  messageCount: number;
+  /** Rough size of the messages' JSON, to choose buffered or streamed archiving. */
+  estimatedBytes: number;
+}
+
+export type SnapshotReader = (onMessages: (jsonRows: string[]) => Promise<void> | void) => Promise<void>;
+
+/**
+ * Opens the snapshot and hands it to `use`: the head (null when the
+ * conversation is gone), and a reader that streams the messages in order. The
+ * reader may be called more than once; each pass sees the same rows.
+ */
+export async function withSnapshot<T>(
+  sql: Sql,
+  conversationId: string,
+  use: (head: SnapshotHead | null, readMessages: SnapshotReader) => Promise<T>,
+): Promise<T> {
+  return (await sql.begin('isolation level repeatable read read only', async (tx) => {
+    const [head] = await tx<{ conversation: string; user_id: string; email: string | null; title: string | null; created_at: string; message_count: number; estimated_bytes: number }[]>`
+      select to_jsonb(c)::text as conversation, c.user_id, u.email, c.title,
+             to_jsonb(c) ->> 'created_at' as created_at,
+             (select count(*)::int from public.messages m where m.conversation_id = c.id) as message_count,
+             (select coalesce(sum(octet_length(m.content) + octet_length(m.metadata::text) + 400), 0)::bigint
+                from public.messages m where m.conversation_id = c.id) as estimated_bytes
+        from public.conversations c
+        left join auth.users u on u.id = c.user_id
+       where c.id = ${conversationId}`;
+    if (!head) return use(null, async () => {});
+    const readMessages: SnapshotReader = async (onMessages) => {
+      await tx`
+        select to_jsonb(m)::text as j from public.messages m
+         where m.conversation_id = ${conversationId}
+         order by m.created_at, m.id`.cursor(500, async (rows) => {
+        await onMessages(rows.map((row) => row.j as string));
+      });
+    };
+    return use(
+      {
+        conversationJson: head.conversation,
+        userId: head.user_id,
+        userEmail: head.email,
+        title: head.title,
+        createdAt: head.created_at,
+        messageCount: head.message_count,
+        estimatedBytes: Number(head.estimated_bytes),
+      },
+      readMessages,
+    );
+  })) as T;
+}

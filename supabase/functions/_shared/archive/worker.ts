@@ -1,0 +1,159 @@
+// The archive worker: claims due jobs (any number of workers may run at
+// once), archives each conversation to S3, then records the archive and
+// deletes the conversation in one transaction. Failures back off and
+// dead-letter in the database; nothing is deleted unless S3 acknowledged.
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { S3Config } from '../config.ts';
+import type { Sql } from '../db/client.ts';
+import { archiveKey } from '../s3/keys.ts';
+import { deleteEverything, describeS3Error, listFolders } from '../s3/objects.ts';
+import { analysisRoot, userAnalysisPrefix, userPrefixes } from '../s3/keys.ts';
+import type { ArchiveSettings } from './settings.ts';
+import { withSnapshot } from './snapshot.ts';
+import { storeArchive } from './upload.ts';
+
+export interface WorkerDeps {
+  sql: Sql;
+  s3: S3Client | null;
+  s3Config: S3Config;
+  settings: ArchiveSettings;
+  workerId: string;
+  log: (message: string) => void;
+}
+
+export interface DrainSummary {
+  worker: string;
+  claimed: number;
+  archived: number;
+  erased_users: number;
+  skipped: number;
+  retrying: number;
+  dead: number;
+  lost: number;
+  /** Set when the worker could not run at all (e.g. S3 not configured). */
+  idle_reason?: string;
+}
+
+interface ClaimedJob {
+  job_id: string;
+  subject_id: string;
+  user_id: string | null;
+  attempts: number;
+  max_attempts: number;
+}
+
+/** Runs `fn` over items with at most `limit` in flight. */
+async function inPool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(runners);
+}
+
+function describeError(error: unknown): string {
+  if ((error as { $metadata?: unknown }).$metadata !== undefined) return describeS3Error('request', error);
+  const code = (error as { code?: string }).code;
+  if (code && /^E[A-Z]+$/.test(code)) return `S3 unreachable: ${code}`;
+  if (code && /^[0-9A-Z]{5}$/.test(code)) return `database error ${code}`;
+  const name = (error as { name?: string }).name;
+  if (name === 'TimeoutError' || name === 'AbortError') return 'S3 request timed out';
+  return `archive failed: ${(error as Error).message ?? String(error)}`.slice(0, 300);
+}
+
+export async function archiveOne(deps: WorkerDeps, job: ClaimedJob): Promise<'archived' | 'skipped' | 'lost'> {
+  const { sql, s3, s3Config, settings, workerId } = deps;
+  if (!s3 || !s3Config.configured) throw new Error('S3 is not configured');
+  const archivedAt = new Date().toISOString();
+  const stored = await withSnapshot(sql, job.subject_id, async (head, readMessages) => {
+    if (!head) return null;
+    const key = archiveKey(s3Config.prefix, head.userId, job.subject_id);
+    return storeArchive({
+      s3,
+      config: s3Config,
+      key,
+      conversationId: job.subject_id,
+      head,
+      readMessages,
+      archivedAt,
+      streamAboveBytes: settings.streamAboveBytes,
+      partBytes: settings.partBytes,
+    });
+  });
+  if (!stored) {
+    // The conversation is gone (its user was erased, or it was purged): nothing to keep.
+    await sql`select private.finish_job(${job.job_id}, ${workerId})`;
+    return 'skipped';
+  }
+  const [{ completed }] = await sql<{ completed: boolean }[]>`
+    select private.complete_archive(${job.job_id}, ${workerId}, ${job.subject_id}, ${sql.json(stored as never)}) as completed`;
+  // A lost lease means another worker holds the job; it writes the same key with the same content.
+  return completed ? 'archived' : 'lost';
+}
+
+export async function eraseUserObjects(deps: WorkerDeps, job: ClaimedJob): Promise<number> {
+  const { s3, s3Config } = deps;
+  if (!s3 || !s3Config.configured) throw new Error('S3 is not configured');
+  let deleted = 0;
+  for (const prefix of userPrefixes(s3Config.prefix, job.subject_id)) {
+    deleted += await deleteEverything(s3, s3Config.bucket, { prefix });
+  }
+  for (const year of await listFolders(s3, s3Config.bucket, analysisRoot(s3Config.prefix))) {
+    for (const month of await listFolders(s3, s3Config.bucket, year)) {
+      deleted += await deleteEverything(s3, s3Config.bucket, { prefix: userAnalysisPrefix(month, job.subject_id) });
+    }
+  }
+  await deps.sql`select private.finish_job(${job.job_id}, ${deps.workerId})`;
+  return deleted;
+}
+
+/** Claims and processes jobs until none are due or the time budget is spent. */
+export async function drainJobs(deps: WorkerDeps, budgetMs = deps.settings.budgetMs): Promise<DrainSummary> {
+  const { sql, settings, workerId, log } = deps;
+  const summary: DrainSummary = { worker: workerId, claimed: 0, archived: 0, erased_users: 0, skipped: 0, retrying: 0, dead: 0, lost: 0 };
+  if (!deps.s3Config.configured) {
+    // Jobs wait in the table; nothing is deleted until S3 is configured.
+    summary.idle_reason = deps.s3Config.problem;
+    return summary;
+  }
+  const deadline = Date.now() + budgetMs;
+
+  const fail = async (job: ClaimedJob, error: unknown) => {
+    const message = describeError(error);
+    const [{ status }] = await sql<{ status: string }[]>`
+      select private.fail_job(${job.job_id}, ${workerId}, ${message}, ${settings.backoffBaseSeconds}) as status`;
+    if (status === 'dead') summary.dead++;
+    else if (status === 'pending') summary.retrying++;
+    else summary.lost++;
+    log(`job ${job.job_id} (${job.subject_id}) attempt ${job.attempts}/${job.max_attempts} failed: ${message} → ${status}`);
+  };
+
+  while (Date.now() < deadline) {
+    const erasures = await sql<ClaimedJob[]>`
+      select job_id, subject_id, user_id, attempts, max_attempts
+        from private.claim_jobs('erase_user_objects', ${workerId}, ${settings.batchSize}, ${settings.leaseSeconds})`;
+    const archives = await sql<ClaimedJob[]>`
+      select job_id, conversation_id as subject_id, user_id, attempts, max_attempts
+        from private.claim_archive_jobs(${workerId}, ${settings.batchSize}, ${settings.leaseSeconds})`;
+    if (erasures.length === 0 && archives.length === 0) break;
+    summary.claimed += erasures.length + archives.length;
+
+    for (const job of erasures) {
+      try {
+        await eraseUserObjects(deps, job);
+        summary.erased_users++;
+      } catch (error) {
+        await fail(job, error);
+      }
+    }
+    await inPool(archives, settings.concurrency, async (job) => {
+      try {
+        const outcome = await archiveOne(deps, job);
+        summary[outcome]++;
+      } catch (error) {
+        await fail(job, error).catch((e) => log(`could not record the failure of job ${job.job_id}: ${describeError(e)}`));
+      }
+    });
+  }
+  return summary;
+}

@@ -1,0 +1,27 @@
+// Every S3 key Strata writes is built here, from validated ids only, under
+// the optional S3_PREFIX. The owner's user id is always a path segment, so a
+// user's objects can be found (and erased) by prefix.
+import { assertUuid } from '../ids.ts';
+
+const withPrefix = (prefix: string, key: string) => (prefix ? `${prefix}/${key}` : key);
+
+export function archiveKey(prefix: string, userId: string, conversationId: string): string {
+  return withPrefix(prefix, `archived_conversations/${assertUuid(userId, 'user id')}/${assertUuid(conversationId, 'conversation id')}.json.gz`);
+}
+
+/** Prefixes directly under which a user's objects live (analysis keys are dated: see userAnalysisPrefix). */
+export function userPrefixes(prefix: string, userId: string): string[] {
+  const id = assertUuid(userId, 'user id');
+  return [withPrefix(prefix, `archived_conversations/${id}/`), withPrefix(prefix, `files/${id}/`)];
+}
+
+/** analysis/{yyyy}/{mm}/{user_id}/: the root to list, and the user's folder under a given month. */
+export const analysisRoot = (prefix: string) => withPrefix(prefix, 'analysis/');
+export const userAnalysisPrefix = (monthPrefix: string, userId: string) => `${monthPrefix}${assertUuid(userId, 'user id')}/`;
+
+/** Reads the ids back out of an archive key (for rebuilding the index from S3). */
+export function parseArchiveKey(prefix: string, key: string): { userId: string; conversationId: string } | null {
+  const rest = prefix ? (key.startsWith(`${prefix}/`) ? key.slice(prefix.length + 1) : null) : key;
+  const match = rest && /^archived_conversations\/([0-9a-f-]{36})\/([0-9a-f-]{36})\.json\.gz$/.exec(rest);
+  return match ? { userId: match[1]!, conversationId: match[2]! } : null;
+}

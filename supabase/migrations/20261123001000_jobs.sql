@@ -1,0 +1,84 @@
+-- The durable work queue. pg_net and Database Webhooks are at most once, so
+-- an HTTP call is only ever a wake-up: the work itself is a row here, claimed
+-- with FOR UPDATE SKIP LOCKED and a lease, retried with back-off, and
+-- dead-lettered (kept, visible, retryable) after too many attempts.
+
+create table private.jobs (
+  id bigint generated always as identity primary key,
+  kind text not null,
+  -- What the job is about: a conversation id, a user id, ...
+  subject_id uuid not null,
+  -- The owner; no foreign key, so erasure jobs outlive the user row.
+  user_id uuid,
+  status text not null default 'pending',
+  attempts integer not null default 0,
+  max_attempts integer not null default 8,
+  run_after timestamptz not null default now(),
+  lease_until timestamptz,
+  locked_by text,
+  last_error text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  finished_at timestamptz,
+  constraint jobs_kind_check check (kind in ('archive_conversation', 'erase_user_objects')),
+  constraint jobs_status_check check (status in ('pending', 'running', 'done', 'dead')),
+  constraint jobs_attempts_check check (attempts >= 0 and max_attempts > 0)
+);
+comment on table private.jobs is
+  'Durable background jobs (archive, erasure). HTTP wake-ups only say "look here".';
+
+-- At most one live job per subject: duplicate deletes and wake-ups are harmless.
+create unique index jobs_one_live_per_subject
+  on private.jobs (kind, subject_id) where status in ('pending', 'running', 'dead');
+-- Claiming: due pending jobs in order, and running jobs whose lease expired.
+create index jobs_due_idx on private.jobs (kind, run_after) where status = 'pending';
+create index jobs_lease_idx on private.jobs (lease_until) where status = 'running';
+
+create trigger jobs_set_updated_at
+  before update on private.jobs
+  for each row execute function private.set_updated_at();
+
+alter table private.jobs enable row level security;
+revoke all on private.jobs from anon, authenticated;
+grant select, insert, update, delete on private.jobs to service_role;
+
+-- Sends one wake-up to the archive-worker function through pg_net, with the
+-- URL and key from Vault. Does nothing (and fails nothing) where pg_net or the
+-- secrets are missing: the scheduled sweep picks the jobs up instead.
+-- Internal; security definer to read Vault and call pg_net on behalf of any
+-- role whose statement queued a job.
+create or replace function private.wake_workers(worker text default 'archive-worker')
+returns bigint
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  api_url text;
+  service_key text;
+  request_id bigint;
+begin
+  if to_regprocedure('net.http_post(text, jsonb, jsonb, jsonb, integer)') is null
+     or to_regclass('vault.decrypted_secrets') is null then
+    return null;
+  end if;
+  select decrypted_secret into api_url from vault.decrypted_secrets where name = 'strata_api_url';
+  select decrypted_secret into service_key from vault.decrypted_secrets where name = 'strata_service_role_key';
+  if api_url is null or service_key is null then
+    return null;
+  end if;
+  execute 'select net.http_post(url := $1, body := $2, headers := $3, timeout_milliseconds := 5000)'
+    into request_id
+    using rtrim(api_url, '/') || '/functions/v1/' || worker,
+          jsonb_build_object('wake', true),
+          jsonb_build_object('Content-Type', 'application/json', 'Authorization', 'Bearer ' || service_key);
+  return request_id;
+exception when others then
+  -- A wake-up is an optimisation; never let it fail the caller's transaction.
+  raise warning 'strata: could not wake %: %', worker, sqlerrm;
+  return null;
+end
+$$;
+comment on function private.wake_workers(text) is
+  'Sends one pg_net wake-up to a worker function (URL and key from Vault). No-op without pg_net or secrets. Security definer: reads Vault.';
+revoke execute on function private.wake_workers(text) from public;

@@ -1,0 +1,310 @@
+-- Archive before delete. A DELETE of a conversation that has no stored
+-- archive becomes a pending archive in the same transaction: deleted_at is
+-- set (the owner no longer sees it, new messages are refused), an index row
+-- and a job are queued, the delete is cancelled, and one wake-up per
+-- statement is sent. The archive-worker writes the S3 object, then in one
+-- transaction marks the index row stored, finishes the job and deletes the
+-- conversation; this trigger now sees the stored archive and lets the delete
+-- through, and the messages cascade.
+
+create table public.archived_conversations (
+  conversation_id uuid primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  title text,
+  -- The conversation's own created_at, and when its deletion was asked for.
+  created_at timestamptz not null,
+  deleted_at timestamptz not null default now(),
+  -- Set when S3 has acknowledged the object.
+  archived_at timestamptz,
+  message_count integer,
+  bytes bigint,
+  sha256 text,
+  s3_key text,
+  format_version integer,
+  -- pending: queued; archiving: a worker holds it; stored: in S3; failed: dead-lettered.
+  status text not null default 'pending',
+  attempts integer not null default 0,
+  last_error text,
+  constraint archived_conversations_status_check check (status in ('pending', 'archiving', 'stored', 'failed')),
+  constraint archived_conversations_stored_check check (
+    status <> 'stored' or (archived_at is not null and sha256 is not null and s3_key is not null
+                           and message_count is not null and bytes is not null)
+  ),
+  constraint archived_conversations_sha256_check check (sha256 is null or sha256 ~ '^[0-9a-f]{64}$')
+);
+comment on table public.archived_conversations is
+  'Index of archived conversations (the objects are in S3), including pending archives.';
+
+-- A user's archives newest first; also serves the policies' user_id filter.
+create index archived_conversations_user_id_deleted_at_idx
+  on public.archived_conversations (user_id, deleted_at desc, conversation_id);
+create index archived_conversations_status_idx
+  on public.archived_conversations (status) where status <> 'stored';
+
+alter table public.archived_conversations enable row level security;
+revoke all on public.archived_conversations from anon, authenticated;
+grant select, delete on public.archived_conversations to authenticated;
+
+create policy "Archived conversations are readable by their owner"
+  on public.archived_conversations for select to authenticated
+  using (user_id = (select auth.uid()));
+
+-- Permanent deletion must remove the S3 object first, which only the archive
+-- API does; it marks its transaction with strata.archive_api, which a client
+-- going through the Data API cannot set.
+create policy "Stored archives are deleted by their owner through the archive API"
+  on public.archived_conversations for delete to authenticated
+  using (
+    user_id = (select auth.uid())
+    and status = 'stored'
+    and current_setting('strata.archive_api', true) = 'on'
+  );
+
+-- BEFORE DELETE on conversations: the gate. Lets the delete through when the
+-- archive is stored, or when the owner is being erased or a purge was asked
+-- for; otherwise turns it into a pending archive and cancels it.
+-- Security definer: the deleting role may not write deleted_at nor see jobs.
+create or replace function private.conversations_before_delete()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if exists (select 1 from public.archived_conversations a
+              where a.conversation_id = old.id and a.status = 'stored') then
+    return old;
+  end if;
+  -- strata.erasing_user lists the users being erased in this transaction
+  -- (see the user erasure migration); strata.purge is set by a purge without archive.
+  if old.user_id::text = any (string_to_array(coalesce(current_setting('strata.erasing_user', true), ''), ','))
+     or coalesce(current_setting('strata.purge', true), '') = 'on' then
+    return old;
+  end if;
+
+  if old.deleted_at is null then
+    update public.conversations set deleted_at = now() where id = old.id;
+  end if;
+  insert into public.archived_conversations (conversation_id, user_id, title, created_at, deleted_at)
+  values (old.id, old.user_id, old.title, old.created_at, coalesce(old.deleted_at, now()))
+  on conflict (conversation_id) do nothing;
+  insert into private.jobs (kind, subject_id, user_id)
+  values ('archive_conversation', old.id, old.user_id)
+  on conflict (kind, subject_id) where status in ('pending', 'running', 'dead') do nothing;
+  perform set_config('strata.archive_jobs_queued', 'on', true);
+  return null;
+end
+$$;
+comment on function private.conversations_before_delete() is
+  'BEFORE DELETE trigger on conversations: archive before delete. Security definer to set deleted_at and queue jobs.';
+
+create trigger conversations_before_delete
+  before delete on public.conversations
+  for each row execute function private.conversations_before_delete();
+
+-- AFTER DELETE ... FOR EACH STATEMENT: one wake-up however many rows the
+-- statement queued (a bulk delete of 10,000 rows sends one HTTP call).
+create or replace function private.conversations_after_delete_statement()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if coalesce(current_setting('strata.archive_jobs_queued', true), '') = 'on' then
+    perform set_config('strata.archive_jobs_queued', '', true);
+    perform private.wake_workers('archive-worker');
+  end if;
+  return null;
+end
+$$;
+comment on function private.conversations_after_delete_statement() is
+  'AFTER DELETE statement trigger on conversations: one pg_net wake-up per statement that queued archive jobs.';
+
+create trigger conversations_after_delete_statement
+  after delete on public.conversations
+  for each statement execute function private.conversations_after_delete_statement();
+
+-- Claims up to batch_size due archive jobs (and jobs whose lease expired) for
+-- one worker. SKIP LOCKED lets any number of workers claim at once.
+-- Called by the archive-worker with the service connection.
+create or replace function private.claim_archive_jobs(worker text, batch_size integer, lease_seconds integer)
+returns table (job_id bigint, conversation_id uuid, user_id uuid, attempts integer, max_attempts integer)
+language plpgsql
+set search_path = ''
+as $$
+begin
+  return query
+  with claimable as (
+    select j.id from private.jobs j
+     where j.kind = 'archive_conversation'
+       and ((j.status = 'pending' and j.run_after <= now())
+         or (j.status = 'running' and j.lease_until < now()))
+     order by j.run_after, j.id
+     limit batch_size
+     for update skip locked
+  ), claimed as (
+    update private.jobs j
+       set status = 'running', attempts = j.attempts + 1, locked_by = worker,
+           lease_until = now() + make_interval(secs => lease_seconds)
+      from claimable c where j.id = c.id
+    returning j.id, j.subject_id, j.user_id, j.attempts, j.max_attempts
+  ), marked as (
+    update public.archived_conversations a
+       set status = 'archiving', attempts = c.attempts
+      from claimed c where a.conversation_id = c.subject_id and a.status <> 'stored'
+  )
+  select c.id, c.subject_id, c.user_id, c.attempts, c.max_attempts from claimed c;
+end
+$$;
+comment on function private.claim_archive_jobs(text, integer, integer) is
+  'Claims due archive jobs with a lease (FOR UPDATE SKIP LOCKED). Worker only.';
+
+-- Records a stored archive and removes the conversation, in one transaction:
+-- index row stored, job done, conversation deleted (the gate now lets it
+-- through; messages cascade). Returns false, changing nothing, when the
+-- worker no longer holds the job (its lease expired and another took it).
+create or replace function private.complete_archive(
+  job_id bigint, worker text, conversation_id uuid, archive jsonb
+) returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+  update private.jobs j
+     set status = 'done', finished_at = now(), lease_until = null, last_error = null
+   where j.id = job_id and j.status = 'running' and j.locked_by = worker;
+  if not found then
+    return false;
+  end if;
+  update public.archived_conversations a
+     set status = 'stored',
+         archived_at = (archive ->> 'archived_at')::timestamptz,
+         message_count = (archive ->> 'message_count')::integer,
+         bytes = (archive ->> 'bytes')::bigint,
+         sha256 = archive ->> 'sha256',
+         s3_key = archive ->> 's3_key',
+         format_version = (archive ->> 'format_version')::integer,
+         title = archive ->> 'title',
+         last_error = null
+   where a.conversation_id = complete_archive.conversation_id;
+  delete from public.conversations c where c.id = complete_archive.conversation_id;
+  return true;
+end
+$$;
+comment on function private.complete_archive(bigint, text, uuid, jsonb) is
+  'Marks an archive stored, finishes its job and deletes the conversation in one transaction. Worker only.';
+
+-- A job whose subject is gone (erased user, purged conversation) is done.
+create or replace function private.finish_job(job_id bigint, worker text)
+returns boolean
+language sql
+set search_path = ''
+as $$
+  with done as (
+    update private.jobs set status = 'done', finished_at = now(), lease_until = null
+     where id = job_id and status = 'running' and locked_by = worker
+    returning id
+  ) select exists (select 1 from done)
+$$;
+
+-- Records a failed attempt: back-off (exponential, capped, with jitter), or
+-- dead-letter after max_attempts with the error kept. Other jobs are unaffected.
+create or replace function private.fail_job(job_id bigint, worker text, error text, backoff_base_seconds numeric default 5)
+returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+  job private.jobs;
+  next_status text;
+begin
+  select * into job from private.jobs where id = job_id and status = 'running' and locked_by = worker for update;
+  if not found then
+    return 'lost';
+  end if;
+  next_status := case when job.attempts >= job.max_attempts then 'dead' else 'pending' end;
+  update private.jobs
+     set status = next_status,
+         last_error = left(error, 1000),
+         lease_until = null,
+         locked_by = null,
+         run_after = now() + make_interval(secs => least(3600, backoff_base_seconds * power(2, job.attempts - 1))
+                                                   * (0.8 + random() * 0.4))
+   where id = job_id;
+  if job.kind = 'archive_conversation' then
+    update public.archived_conversations
+       set status = case when next_status = 'dead' then 'failed' else 'pending' end,
+           last_error = left(error, 1000), attempts = job.attempts
+     where conversation_id = job.subject_id and status <> 'stored';
+  end if;
+  return next_status;
+end
+$$;
+comment on function private.fail_job(bigint, text, text, numeric) is
+  'Records a failed attempt: back-off or dead-letter. Returns the new status, or lost when the lease was lost.';
+
+-- Puts dead jobs back in the queue (all, or one kind/subject). Operator tool.
+create or replace function private.retry_dead_jobs(only_kind text default null, only_subject uuid default null)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  retried integer;
+begin
+  with revived as (
+    update private.jobs
+       set status = 'pending', attempts = 0, run_after = now(), last_error = null
+     where status = 'dead'
+       and (only_kind is null or kind = only_kind)
+       and (only_subject is null or subject_id = only_subject)
+    returning kind, subject_id
+  ), marked as (
+    update public.archived_conversations a set status = 'pending', last_error = null, attempts = 0
+      from revived r where r.kind = 'archive_conversation' and a.conversation_id = r.subject_id
+  )
+  select count(*) into retried from revived;
+  if retried > 0 then
+    perform private.wake_workers('archive-worker');
+  end if;
+  return retried;
+end
+$$;
+
+-- The scheduled sweep: reclaims expired leases and, while due jobs remain,
+-- wakes the workers again (pg_net requests can be lost). Reports what it did.
+create or replace function private.archive_sweep()
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  reclaimed integer;
+  due integer;
+  woke bigint;
+begin
+  with expired as (
+    update private.jobs set status = 'pending', locked_by = null, lease_until = null
+     where status = 'running' and lease_until < now()
+    returning subject_id, kind
+  ), marked as (
+    update public.archived_conversations a set status = 'pending'
+      from expired e where e.kind = 'archive_conversation' and a.conversation_id = e.subject_id and a.status = 'archiving'
+  )
+  select count(*) into reclaimed from expired;
+  select count(*) into due from private.jobs where status = 'pending' and run_after <= now();
+  if due > 0 then
+    woke := private.wake_workers('archive-worker');
+  end if;
+  return jsonb_build_object('reclaimed', reclaimed, 'due', due, 'woke', woke is not null);
+end
+$$;
+comment on function private.archive_sweep() is
+  'Scheduled: reclaims expired leases and re-wakes workers while jobs are due.';
+
+insert into private.scheduled_jobs (name, schedule, command, description)
+values ('strata-archive-sweep', '5 seconds', 'select private.archive_sweep()',
+        'Re-wake archive workers for due jobs and reclaim expired leases.')
+on conflict (name) do update set schedule = excluded.schedule, command = excluded.command;
+select private.sync_scheduled_jobs();

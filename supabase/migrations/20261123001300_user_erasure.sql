@@ -1,0 +1,69 @@
+-- Deleting a user from auth.users erases everything of theirs: rows cascade
+-- without any archive (this is erasure, not deletion), and a queued job
+-- deletes every S3 object under the user's prefixes.
+
+-- BEFORE DELETE on auth.users: marks the user as being erased for this
+-- transaction, so the conversations gate lets the cascade through, and
+-- queues the S3 erasure job. Security definer: writes private.jobs.
+create or replace function private.users_before_delete()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  -- A list: one statement may delete several users before the cascades run.
+  perform set_config('strata.erasing_user',
+    concat_ws(',', nullif(current_setting('strata.erasing_user', true), ''), old.id::text), true);
+  insert into private.jobs (kind, subject_id, user_id)
+  values ('erase_user_objects', old.id, old.id)
+  on conflict (kind, subject_id) where status in ('pending', 'running', 'dead') do nothing;
+  perform set_config('strata.archive_jobs_queued', 'on', true);
+  return old;
+end
+$$;
+comment on function private.users_before_delete() is
+  'BEFORE DELETE trigger on auth.users: marks the erasure and queues deletion of the user''s S3 objects.';
+
+create trigger strata_users_before_delete
+  before delete on auth.users
+  for each row execute function private.users_before_delete();
+
+create or replace function private.users_after_delete_statement()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform set_config('strata.archive_jobs_queued', '', true);
+  perform private.wake_workers('archive-worker');
+  return null;
+end
+$$;
+
+create trigger strata_users_after_delete_statement
+  after delete on auth.users
+  for each statement execute function private.users_after_delete_statement();
+
+-- Claims erasure jobs the same way as archive jobs.
+create or replace function private.claim_jobs(job_kind text, worker text, batch_size integer, lease_seconds integer)
+returns table (job_id bigint, subject_id uuid, user_id uuid, attempts integer, max_attempts integer)
+language sql
+set search_path = ''
+as $$
+  with claimable as (
+    select j.id from private.jobs j
+     where j.kind = job_kind
+       and ((j.status = 'pending' and j.run_after <= now())
+         or (j.status = 'running' and j.lease_until < now()))
+     order by j.run_after, j.id
+     limit batch_size
+     for update skip locked
+  )
+  update private.jobs j
+     set status = 'running', attempts = j.attempts + 1, locked_by = worker,
+         lease_until = now() + make_interval(secs => lease_seconds)
+    from claimable c where j.id = c.id
+  returning j.id, j.subject_id, j.user_id, j.attempts, j.max_attempts
+$$;
