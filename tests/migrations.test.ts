@@ -44,6 +44,7 @@ describe('migrations', () => {
          where n.nspname = 'public' and c.relkind = 'r' order by c.relname`;
       expect(tables).toEqual([
         { relname: 'analyses', relrowsecurity: true },
+        { relname: 'archived_conversations', relrowsecurity: true },
         { relname: 'conversations', relrowsecurity: true },
         { relname: 'files', relrowsecurity: true },
         { relname: 'messages', relrowsecurity: true },
@@ -73,7 +74,7 @@ describe('migrations', () => {
     expect(new Set(files.map((f) => f.slice(0, 14))).size).toBe(files.length);
   });
 
-  it('pin search_path on every function in the private schema and expose none to the API roles', async () => {
+  it('pin search_path on every function in the private schema and expose only the intended RPCs', async () => {
     const unpinned = await admin`
       select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
        where n.nspname = 'private'
@@ -82,7 +83,8 @@ describe('migrations', () => {
     const executable = await admin`
       select p.proname, r.rolname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
        cross join (values ('anon'), ('authenticated')) as r(rolname)
-       where n.nspname in ('private', 'public') and has_function_privilege(r.rolname, p.oid, 'execute')`;
-    expect(executable).toEqual([]);
+       where n.nspname in ('private', 'public') and has_function_privilege(r.rolname, p.oid, 'execute')
+       order by 1, 2`;
+    expect(executable).toEqual([{ proname: 'restore_archived_conversation', rolname: 'authenticated' }]);
   });
 });

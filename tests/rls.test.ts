@@ -51,7 +51,12 @@ const operations: Record<Table, Record<Operation, (tx: Tx) => Promise<number>>> 
     select: async (tx) => (await tx`select id from conversations where id = ${ids.conversation}`).length,
     insert: async (tx) => (await tx`insert into conversations (user_id, title) values (${owner.id}, 'new')`).count,
     update: async (tx) => (await tx`update conversations set title = 'renamed' where id = ${ids.conversation}`).count,
-    delete: async (tx) => (await tx`delete from conversations where id = ${ids.conversation}`).count,
+    // A delete becomes a pending archive (the row stays until S3 has it), so
+    // "allowed" means the archive was queued for this actor's delete.
+    delete: async (tx) => {
+      await tx`delete from conversations where id = ${ids.conversation}`;
+      return (await tx`select 1 from archived_conversations where conversation_id = ${ids.conversation} and status = 'pending'`).length;
+    },
   },
   messages: {
     select: async (tx) => (await tx`select id from messages where id = ${ids.message}`).length,

@@ -1,4 +1,5 @@
 // strata <command>: the dev stack and operations on a Strata deployment.
+import { archiveCommand } from './commands/archive.ts';
 import { genCommand } from './commands/gen.ts';
 import { statusCommand } from './commands/status.ts';
 import { userCommand } from './commands/user.ts';
@@ -11,6 +12,12 @@ Local stack:
   status [--json]            Show the running stack's URLs and keys
   user create EMAIL [--json] Create a local user and print its id and an access token
   gen types                  Regenerate supabase/functions/_shared/database.types.ts
+
+Archive (the local stack, or the deployment named by SUPABASE_DB_URL and the S3 variables):
+  archive status [--json]             Queue counts, oldest pending job, dead jobs with their errors
+  archive work [--budget S] [--json]  Run an archive worker here until no job is due
+  archive retry [--conversation ID]   Queue dead-lettered jobs again
+  archive rebuild-index [--metadata-json]  Rebuild the index from the S3 objects' metadata
 
 Options:
   --json                     Print one JSON document instead of text
@@ -25,6 +32,7 @@ const COMMANDS: Record<string, { run: Command; valueFlags?: string[] }> = {
   status: { run: statusCommand },
   user: { run: userCommand, valueFlags: ['expires-in'] },
   gen: { run: genCommand },
+  archive: { run: archiveCommand, valueFlags: ['budget', 'conversation'] },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -12,6 +12,9 @@ export interface FunctionsHandle {
   pid: number;
   stop(): Promise<void>;
   restart(): Promise<void>;
+  /** SIGKILL, as a crashed worker (used to inject faults). */
+  kill(): Promise<void>;
+  start(): Promise<void>;
 }
 
 const HOST_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'functions-host.ts');
@@ -84,17 +87,17 @@ export async function startFunctions(options: {
       });
     });
 
-  const stop = async () => {
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const running = child;
     child = null;
-    if (!running || running.exitCode !== null) return;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => running.kill('SIGKILL'), 3000);
       running.once('exit', () => {
         clearTimeout(timer);
         resolve();
       });
-      running.kill('SIGTERM');
+      running.kill(signal);
     });
   };
 
@@ -105,10 +108,14 @@ export async function startFunctions(options: {
     get pid() {
       return child?.pid ?? -1;
     },
-    stop,
+    stop: () => stop(),
     restart: async () => {
       await stop();
       await start();
+    },
+    kill: () => stop('SIGKILL'),
+    start: async () => {
+      if (!child) await start();
     },
   };
 }

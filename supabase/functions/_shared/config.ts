@@ -19,6 +19,8 @@ export type S3Config =
       forcePathStyle: boolean;
       sse: 'AES256' | 'aws:kms' | 'none';
       credentials?: { accessKeyId: string; secretAccessKey: string };
+      /** Per-request timeout: a hanging endpoint must not hold a worker forever. */
+      requestTimeoutMs: number;
     }
   | { configured: false; missing: string[]; problem: string };
 
@@ -55,6 +57,7 @@ export function readS3Config(env: EnvGetter): S3Config {
     forcePathStyle: /^(1|true|yes)$/i.test(nonEmpty(env('S3_FORCE_PATH_STYLE')) ?? ''),
     sse: sse.data,
     credentials: { accessKeyId: accessKeyId!, secretAccessKey: secretAccessKey! },
+    requestTimeoutMs: Math.max(1000, Number(nonEmpty(env('S3_REQUEST_TIMEOUT_MS')) ?? 30000) || 30000),
   };
 }
 

@@ -49,6 +49,58 @@ export type Database = {
         };
         Relationships: [];
       };
+      "archived_conversations": {
+        Row: {
+          "archived_at": string | null;
+          "attempts": number;
+          "bytes": number | null;
+          "conversation_id": string;
+          "created_at": string;
+          "deleted_at": string;
+          "format_version": number | null;
+          "last_error": string | null;
+          "message_count": number | null;
+          "s3_key": string | null;
+          "sha256": string | null;
+          "status": string;
+          "title": string | null;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "archived_at"?: string | null;
+          "attempts"?: number;
+          "bytes"?: number | null;
+          "conversation_id": string;
+          "created_at": string;
+          "deleted_at"?: string;
+          "format_version"?: number | null;
+          "last_error"?: string | null;
+          "message_count"?: number | null;
+          "s3_key"?: string | null;
+          "sha256"?: string | null;
+          "status"?: string;
+          "title"?: string | null;
+          "user_id": string;
+        };
+        Update: {
+          "archived_at"?: string | null;
+          "attempts"?: number;
+          "bytes"?: number | null;
+          "conversation_id"?: string;
+          "created_at"?: string;
+          "deleted_at"?: string;
+          "format_version"?: number | null;
+          "last_error"?: string | null;
+          "message_count"?: number | null;
+          "s3_key"?: string | null;
+          "sha256"?: string | null;
+          "status"?: string;
+          "title"?: string | null;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
       "conversations": {
         Row: {
           "created_at": string;
@@ -203,7 +255,10 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
-      [_ in never]: never;
+      "restore_archived_conversation": {
+        Args: { "archive_text": string };
+        Returns: Json;
+      };
     };
     Enums: {
       [_ in never]: never;

@@ -1,0 +1,162 @@
+// Disaster recovery: rebuilds the archived_conversations index from the S3
+// objects' metadata alone (every archive object carries its ids, sha256,
+// message count and dates). An object whose conversation is live in Postgres
+// is left out: it is a stale copy (the conversation was restored), and an
+// index row would let the live conversation be deleted without a new archive.
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Config } from '../config.ts';
+import type { Sql } from '../db/client.ts';
+import { parseArchiveKey } from '../s3/keys.ts';
+import { listKeys } from '../s3/objects.ts';
+
+type ConfiguredS3 = Extract<S3Config, { configured: true }>;
+
+export interface RebuildReport {
+  objects: number;
+  indexed: number;
+  unchanged: number;
+  skipped_live: number;
+  skipped_unknown_user: number;
+  invalid: Array<{ key: string; reason: string }>;
+  metadata_files: number;
+}
+
+interface Entry {
+  key: string;
+  conversationId: string;
+  userId: string;
+  sha256: string;
+  messageCount: number;
+  bytes: number;
+  createdAt: string;
+  archivedAt: string;
+  title: string | null;
+  formatVersion: number;
+}
+
+function decodeTitle(raw: string | undefined): string | null {
+  if (!raw) return null;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+export async function rebuildIndex(options: {
+  sql: Sql;
+  s3: S3Client;
+  config: ConfiguredS3;
+  writeMetadataJson?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}): Promise<RebuildReport> {
+  const { sql, s3, config } = options;
+  const root = config.prefix ? `${config.prefix}/archived_conversations/` : 'archived_conversations/';
+  const report: RebuildReport = { objects: 0, indexed: 0, unchanged: 0, skipped_live: 0, skipped_unknown_user: 0, invalid: [], metadata_files: 0 };
+
+  const keys: string[] = [];
+  for await (const object of listKeys(s3, config.bucket, root)) {
+    if (parseArchiveKey(config.prefix, object.key)) keys.push(object.key);
+  }
+  report.objects = keys.length;
+
+  const entries: Entry[] = [];
+  let done = 0;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(16, keys.length) }, async () => {
+      while (next < keys.length) {
+        const key = keys[next++]!;
+        const ids = parseArchiveKey(config.prefix, key)!;
+        const head = await s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key }));
+        const m = head.Metadata ?? {};
+        const reason =
+          !/^[0-9a-f]{64}$/.test(m['sha256'] ?? '') ? 'no sha256 in metadata'
+          : m['conversation-id'] !== ids.conversationId || m['user-id'] !== ids.userId ? 'metadata ids do not match the key'
+          : !m['archived-at'] || !m['created-at'] ? 'no dates in metadata'
+          : null;
+        if (reason) report.invalid.push({ key, reason });
+        else {
+          entries.push({
+            key,
+            conversationId: ids.conversationId,
+            userId: ids.userId,
+            sha256: m['sha256']!,
+            messageCount: Number(m['message-count'] ?? 0),
+            bytes: head.ContentLength ?? 0,
+            createdAt: m['created-at']!,
+            archivedAt: m['archived-at']!,
+            title: decodeTitle(m['title']),
+            formatVersion: Number(m['format-version'] ?? 1),
+          });
+        }
+        options.onProgress?.(++done, keys.length);
+      }
+    }),
+  );
+
+  const indexedByUser = new Map<string, Entry[]>();
+  for (const entry of entries) {
+    const [state] = await sql<{ live: boolean; user_exists: boolean; current: string | null }[]>`
+      select exists (select 1 from public.conversations where id = ${entry.conversationId}) as live,
+             exists (select 1 from auth.users where id = ${entry.userId}) as user_exists,
+             (select sha256 from public.archived_conversations where conversation_id = ${entry.conversationId} and status = 'stored') as current`;
+    if (state!.live) {
+      report.skipped_live++;
+      continue;
+    }
+    if (!state!.user_exists) {
+      report.skipped_unknown_user++;
+      continue;
+    }
+    if (state!.current === entry.sha256) report.unchanged++;
+    else {
+      await sql`
+        insert into public.archived_conversations
+          (conversation_id, user_id, title, created_at, deleted_at, archived_at, message_count, bytes, sha256, s3_key, format_version, status)
+        values (${entry.conversationId}, ${entry.userId}, ${entry.title}, ${entry.createdAt}, ${entry.archivedAt}, ${entry.archivedAt},
+                ${entry.messageCount}, ${entry.bytes}, ${entry.sha256}, ${entry.key}, ${entry.formatVersion}, 'stored')
+        on conflict (conversation_id) do update set
+          user_id = excluded.user_id, title = excluded.title, created_at = excluded.created_at,
+          archived_at = excluded.archived_at, message_count = excluded.message_count, bytes = excluded.bytes,
+          sha256 = excluded.sha256, s3_key = excluded.s3_key, format_version = excluded.format_version,
+          status = 'stored', last_error = null`;
+      report.indexed++;
+    }
+    const list = indexedByUser.get(entry.userId) ?? [];
+    list.push(entry);
+    indexedByUser.set(entry.userId, list);
+  }
+
+  if (options.writeMetadataJson) {
+    for (const [userId, list] of indexedByUser) {
+      list.sort((a, b) => b.archivedAt.localeCompare(a.archivedAt));
+      const document = {
+        user_id: userId,
+        updated_at: new Date().toISOString(),
+        conversation_count: list.length,
+        conversations: list.map((e) => ({
+          conversation_id: e.conversationId,
+          title: e.title,
+          created_at: e.createdAt,
+          archived_at: e.archivedAt,
+          message_count: e.messageCount,
+          size_bytes: e.bytes,
+          sha256: e.sha256,
+          s3_key: e.key,
+        })),
+      };
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: config.bucket,
+          Key: `${root}${userId}/metadata.json`,
+          Body: JSON.stringify(document, null, 2),
+          ContentType: 'application/json',
+          ...(config.sse === 'none' ? {} : { ServerSideEncryption: config.sse }),
+        }),
+      );
+      report.metadata_files++;
+    }
+  }
+  return report;
+}
