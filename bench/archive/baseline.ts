@@ -6,6 +6,12 @@
 //   4. add an entry and PUT metadata.json back (a read-modify-write: two
 //      concurrent deletes of the same user race, and one entry is lost);
 //   5. delete the rows (messages cascade).
+// s3rver writes an object in place, so two overlapping PUTs of one key can
+// leave a torn file (and a GET during a PUT reads half a file), which real S3
+// never shows: each S3 request is atomic (last writer wins). To keep that
+// semantics, each single GET or PUT of a metadata.json holds a per-key lock in
+// this process; the read-modify-write as a whole is NOT locked, exactly as in
+// the baseline, so concurrent deletes still lose index entries.
 // The delete in step 5 has to get past Strata's archive-before-delete gate,
 // so it sets strata.purge in the same transaction, as a purge does.
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -32,14 +38,32 @@ const objectKey = (userId: string, conversationId: string) => `${BASELINE_PREFIX
 
 const statusOf = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 
+const keyLocks = new Map<string, Promise<unknown>>();
+
+/** Runs one S3 request on `key` after the previous one on that key finished (S3's per-request atomicity). */
+function atomically<T>(key: string, request: () => Promise<T>): Promise<T> {
+  const previous = keyLocks.get(key) ?? Promise.resolve();
+  const current = previous.catch(() => undefined).then(request);
+  const settled = current.catch(() => undefined);
+  keyLocks.set(key, settled);
+  void settled.then(() => {
+    if (keyLocks.get(key) === settled) keyLocks.delete(key);
+  });
+  return current;
+}
+
 export async function readIndex(s3: S3Client, bucket: string, userId: string): Promise<BaselineIndex | null> {
-  try {
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: indexKey(userId) }));
-    return JSON.parse(await object.Body!.transformToString('utf8')) as BaselineIndex;
-  } catch (error) {
-    if (statusOf(error) === 404 || (error as { name?: string }).name === 'NoSuchKey') return null;
-    throw error;
-  }
+  const key = indexKey(userId);
+  const text = await atomically(key, async () => {
+    try {
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return await object.Body!.transformToString('utf8');
+    } catch (error) {
+      if (statusOf(error) === 404 || (error as { name?: string }).name === 'NoSuchKey') return null;
+      throw error;
+    }
+  });
+  return text === null ? null : (JSON.parse(text) as BaselineIndex);
 }
 
 export function createBaseline(deps: { sql: postgres.Sql; s3: S3Client; bucket: string }) {
@@ -69,8 +93,8 @@ export function createBaseline(deps: { sql: postgres.Sql; s3: S3Client; bucket: 
       s3_key: key,
       bytes: Buffer.byteLength(body),
     });
-    await s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: indexKey(userId), Body: JSON.stringify(index), ContentType: 'application/json' }),
+    await atomically(indexKey(userId), () =>
+      s3.send(new PutObjectCommand({ Bucket: bucket, Key: indexKey(userId), Body: JSON.stringify(index), ContentType: 'application/json' })),
     );
 
     // 5. Delete the rows (past Strata's gate, as a purge).

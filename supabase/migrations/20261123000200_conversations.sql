@@ -28,9 +28,12 @@ create index conversations_expires_at_idx
   on public.conversations (expires_at)
   where expires_at is not null and deleted_at is null;
 
+-- Marking a conversation deleted is not an edit: its archive keeps the
+-- updated_at the owner last saw, and a restore brings back the same row.
 create trigger conversations_set_updated_at
   before update on public.conversations
-  for each row execute function private.set_updated_at();
+  for each row when (old.deleted_at is not distinct from new.deleted_at)
+  execute function private.set_updated_at();
 
 alter table public.conversations enable row level security;
 

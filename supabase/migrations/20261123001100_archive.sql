@@ -60,9 +60,10 @@ create policy "Stored archives are deleted by their owner through the archive AP
     and current_setting('strata.archive_api', true) = 'on'
   );
 
--- BEFORE DELETE on conversations: the gate. Lets the delete through when the
--- archive is stored, or when the owner is being erased or a purge was asked
--- for; otherwise turns it into a pending archive and cancels it.
+-- BEFORE DELETE on conversations: the gate. Lets the delete through only in
+-- the worker's completing transaction (which has just recorded the stored
+-- archive of exactly this row), or when the owner is being erased or a purge
+-- was asked for; otherwise turns it into a pending archive and cancels it.
 -- Security definer: the deleting role may not write deleted_at nor see jobs.
 create or replace function private.conversations_before_delete()
 returns trigger
@@ -71,8 +72,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  if exists (select 1 from public.archived_conversations a
-              where a.conversation_id = old.id and a.status = 'stored') then
+  if coalesce(current_setting('strata.completing_archive', true), '') = old.id::text then
     return old;
   end if;
   -- strata.erasing_user lists the users being erased in this transaction
@@ -101,6 +101,29 @@ comment on function private.conversations_before_delete() is
 create trigger conversations_before_delete
   before delete on public.conversations
   for each row execute function private.conversations_before_delete();
+
+-- An id that has an archive belongs to that archive: a new conversation with
+-- it would later overwrite the archived one. Restore is the way back.
+create or replace function private.conversations_before_insert()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if exists (select 1 from public.archived_conversations a where a.conversation_id = new.id) then
+    raise exception 'conversation % is archived; restore it instead', new.id
+      using errcode = '23505', hint = 'POST /functions/v1/archive/conversations/{id}/restore';
+  end if;
+  return new;
+end
+$$;
+comment on function private.conversations_before_insert() is
+  'BEFORE INSERT trigger on conversations: refuses ids that belong to an archive. Security definer: reads the whole index.';
+
+create trigger conversations_before_insert
+  before insert on public.conversations
+  for each row execute function private.conversations_before_insert();
 
 -- AFTER DELETE ... FOR EACH STATEMENT: one wake-up however many rows the
 -- statement queued (a bulk delete of 10,000 rows sends one HTTP call).
@@ -188,7 +211,9 @@ begin
          title = archive ->> 'title',
          last_error = null
    where a.conversation_id = complete_archive.conversation_id;
+  perform set_config('strata.completing_archive', complete_archive.conversation_id::text, true);
   delete from public.conversations c where c.id = complete_archive.conversation_id;
+  perform set_config('strata.completing_archive', '', true);
   return true;
 end
 $$;

@@ -53,6 +53,8 @@ begin
     raise exception 'the archive holds messages of another conversation' using errcode = 'SA001';
   end if;
 
+  -- The index row goes first: new rows may not take an archived id.
+  delete from public.archived_conversations a where a.conversation_id = target;
   perform set_config('strata.restoring', 'on', true);
   insert into public.conversations
   select (jsonb_populate_record(null::public.conversations,
@@ -67,8 +69,6 @@ begin
     from jsonb_array_elements(doc -> 'messages') m;
   get diagnostics restored = row_count;
   perform set_config('strata.restoring', '', true);
-
-  delete from public.archived_conversations a where a.conversation_id = target;
   return jsonb_build_object('conversation_id', target, 'message_count', restored, 's3_key', archive.s3_key);
 end
 $$;
