@@ -110,6 +110,27 @@ export async function createUsers(sql: Sql, count: number, label: string): Promi
   return rows.map((r) => r.id);
 }
 
+interface ConversationRow {
+  id: string;
+  user_id: string;
+  title: string;
+  metadata: postgres.JSONValue;
+  created_at: Date;
+}
+
+interface MessageRow {
+  id: string;
+  conversation_id: string;
+  user_id: string;
+  role: string;
+  content: string;
+  metadata: postgres.JSONValue;
+  model: string | null;
+  tokens: number;
+  duration_ms: number | null;
+  created_at: Date;
+}
+
 export interface CreatedConversation {
   id: string;
   userId: string;
@@ -128,8 +149,8 @@ export async function createRealisticConversations(
   const start = Date.now() - 30 * 24 * 3600 * 1000;
   const CHUNK = 100;
   for (let offset = 0; offset < options.count; offset += CHUNK) {
-    const conversations: Record<string, unknown>[] = [];
-    const messages: Record<string, unknown>[] = [];
+    const conversations: ConversationRow[] = [];
+    const messages: MessageRow[] = [];
     for (let i = offset; i < Math.min(options.count, offset + CHUNK); i++) {
       const id = randomUUID();
       const userId = options.users[i % options.users.length]!;
@@ -161,9 +182,9 @@ export async function createRealisticConversations(
       }
       created.push({ id, userId });
     }
-    await sql`insert into public.conversations ${sql(conversations as never[], 'id', 'user_id', 'title', 'metadata', 'created_at')}`;
+    await sql`insert into public.conversations ${sql(conversations)}`;
     for (let m = 0; m < messages.length; m += 1000) {
-      await sql`insert into public.messages ${sql(messages.slice(m, m + 1000) as never[], 'id', 'conversation_id', 'user_id', 'role', 'content', 'metadata', 'model', 'tokens', 'duration_ms', 'created_at')}`;
+      await sql`insert into public.messages ${sql(messages.slice(m, m + 1000))}`;
     }
   }
   return created;
@@ -176,7 +197,7 @@ export async function createBulkConversations(
 ): Promise<number> {
   let total = 0;
   for (const userId of options.users) {
-    const [{ count }] = await sql<{ count: number }[]>`
+    const [row] = await sql<{ count: number }[]>`
       with c as (
         insert into public.conversations (user_id, title, metadata, created_at)
         select ${userId}::uuid, 'Bulk conversation ' || i, jsonb_build_object('source', 'bench-bulk', 'n', i),
@@ -191,7 +212,7 @@ export async function createBulkConversations(
              40, c.created_at + make_interval(secs => j)
         from public.conversations c cross join generate_series(1, ${options.messagesPerConversation}::int) j
        where c.user_id = ${userId}::uuid`;
-    total += count;
+    total += row!.count;
   }
   return total;
 }

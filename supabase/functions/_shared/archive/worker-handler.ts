@@ -29,7 +29,10 @@ export function createWorkerHandler(env: EnvGetter, options: { background?: Back
   const background = options.background ?? edgeRuntimeWaitUntil();
   const instance = `${options.workerName ?? 'edge'}-${crypto.randomUUID().slice(0, 8)}`;
   let deps: WorkerDeps | null = null;
-  let draining: Promise<unknown> | null = null;
+  // Background drains running in this instance; a few may overlap (each is a
+  // worker), more wake-ups than that are already covered.
+  let draining = 0;
+  const maxDraining = 2;
   let invocation = 0;
 
   const getDeps = (): WorkerDeps => {
@@ -58,16 +61,17 @@ export function createWorkerHandler(env: EnvGetter, options: { background?: Back
     if (new URL(request.url).searchParams.get('wait') === 'true') {
       return json(await drainJobs(workerDeps));
     }
-    if (draining) return json({ accepted: true, already_draining: true }, 202);
-    draining = drainJobs(workerDeps)
+    if (draining >= maxDraining) return json({ accepted: true, already_draining: true }, 202);
+    draining++;
+    const drain = drainJobs(workerDeps)
       .then((summary) => {
         if (summary.claimed > 0 || summary.idle_reason) console.log(`[archive-worker ${instance}] ${JSON.stringify(summary)}`);
       })
       .catch((error) => console.error(`[archive-worker ${instance}] drain failed: ${(error as Error).message}`))
       .finally(() => {
-        draining = null;
+        draining--;
       });
-    background(draining);
+    background(drain);
     return json({ accepted: true }, 202);
   });
 }

@@ -6,7 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.ts';
 
 export function createS3Client(config: Extract<S3Config, { configured: true }>): S3Client {
-  return new S3Client({
+  const client = new S3Client({
     region: config.region,
     endpoint: config.endpoint,
     forcePathStyle: config.forcePathStyle,
@@ -16,4 +16,11 @@ export function createS3Client(config: Extract<S3Config, { configured: true }>):
     maxAttempts: 2,
     requestHandler: { requestTimeout: config.requestTimeoutMs, connectionTimeout: Math.min(5000, config.requestTimeoutMs) },
   });
+  // Every call gets a deadline, whichever HTTP handler the runtime picked (the
+  // handler's own timeouts are not honoured everywhere, e.g. under Deno): a
+  // hanging endpoint must fail the attempt, not hold a worker forever.
+  const send = client.send.bind(client) as (command: unknown, options?: { abortSignal?: AbortSignal }) => Promise<unknown>;
+  client.send = ((command: unknown, options?: { abortSignal?: AbortSignal }) =>
+    send(command, { abortSignal: AbortSignal.timeout(config.requestTimeoutMs), ...options })) as S3Client['send'];
+  return client;
 }
