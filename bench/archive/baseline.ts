@@ -6,14 +6,13 @@
 //   4. add an entry and PUT metadata.json back (a read-modify-write: two
 //      concurrent deletes of the same user race, and one entry is lost);
 //   5. delete the rows (messages cascade).
-// s3rver writes an object in place, so two overlapping PUTs of one key can
-// leave a torn file (and a GET during a PUT reads half a file), which real S3
-// never shows: each S3 request is atomic (last writer wins). To keep that
-// semantics, each single GET or PUT of a metadata.json holds a per-key lock in
-// this process; the read-modify-write as a whole is NOT locked, exactly as in
-// the baseline, so concurrent deletes still lose index entries.
-// The delete in step 5 has to get past Strata's archive-before-delete gate,
-// so it sets strata.purge in the same transaction, as a purge does.
+// s3rver is not S3 here: it answers a PutObject before the file is fully
+// written, and writes in place, so overlapping PUTs of one key can leave a
+// torn file (the last writer's document followed by the tail of a longer
+// one) and a GET can read a half-written file. Real S3 only ever returns a
+// whole object (last writer wins). readIndex restores that: a torn file is
+// read as its leading complete document (the last writer's), and a
+// half-written one is read again. These repairs are counted (tornReads).
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type postgres from 'postgres';
 
@@ -38,32 +37,45 @@ const objectKey = (userId: string, conversationId: string) => `${BASELINE_PREFIX
 
 const statusOf = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 
-const keyLocks = new Map<string, Promise<unknown>>();
+export const s3rverRepairs = { tornReads: 0, rereads: 0 };
 
-/** Runs one S3 request on `key` after the previous one on that key finished (S3's per-request atomicity). */
-function atomically<T>(key: string, request: () => Promise<T>): Promise<T> {
-  const previous = keyLocks.get(key) ?? Promise.resolve();
-  const current = previous.catch(() => undefined).then(request);
-  const settled = current.catch(() => undefined);
-  keyLocks.set(key, settled);
-  void settled.then(() => {
-    if (keyLocks.get(key) === settled) keyLocks.delete(key);
-  });
-  return current;
+/** The leading complete JSON document of `text`, or null when there is none (a half-written file). */
+function leadingDocument(text: string): BaselineIndex | null {
+  try {
+    return JSON.parse(text) as BaselineIndex;
+  } catch {
+    // Torn: try each end of the top-level object in turn.
+    for (let end = text.indexOf(']}'); end !== -1; end = text.indexOf(']}', end + 1)) {
+      try {
+        const document = JSON.parse(text.slice(0, end + 2)) as BaselineIndex;
+        s3rverRepairs.tornReads++;
+        return document;
+      } catch {
+        // not this one
+      }
+    }
+    return null;
+  }
 }
 
 export async function readIndex(s3: S3Client, bucket: string, userId: string): Promise<BaselineIndex | null> {
   const key = indexKey(userId);
-  const text = await atomically(key, async () => {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    let text: string | null = null;
     try {
       const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return await object.Body!.transformToString('utf8');
+      text = await object.Body!.transformToString('utf8');
     } catch (error) {
       if (statusOf(error) === 404 || (error as { name?: string }).name === 'NoSuchKey') return null;
-      throw error;
+      // s3rver cuts the response short when the file shrank under it (a PUT in progress).
+      if ((error as Error).message !== 'aborted' && (error as { code?: string }).code !== 'ECONNRESET') throw error;
     }
-  });
-  return text === null ? null : (JSON.parse(text) as BaselineIndex);
+    const document = text === null ? null : leadingDocument(text);
+    if (document) return document;
+    s3rverRepairs.rereads++;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`${key} stayed unreadable (half-written) after 20 reads`);
 }
 
 export function createBaseline(deps: { sql: postgres.Sql; s3: S3Client; bucket: string }) {
@@ -93,8 +105,8 @@ export function createBaseline(deps: { sql: postgres.Sql; s3: S3Client; bucket: 
       s3_key: key,
       bytes: Buffer.byteLength(body),
     });
-    await atomically(indexKey(userId), () =>
-      s3.send(new PutObjectCommand({ Bucket: bucket, Key: indexKey(userId), Body: JSON.stringify(index), ContentType: 'application/json' })),
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: indexKey(userId), Body: JSON.stringify(index), ContentType: 'application/json' }),
     );
 
     // 5. Delete the rows (past Strata's gate, as a purge).

@@ -20,7 +20,7 @@ import { startRelay } from '../../src/dev/relay.ts';
 import { startScheduler } from '../../src/dev/scheduler.ts';
 import { startStack, type Stack } from '../../src/dev/stack.ts';
 import { readArchiveSettings } from '../../supabase/functions/_shared/archive/settings.ts';
-import { createBaseline, readIndex } from './baseline.ts';
+import { createBaseline, readIndex, s3rverRepairs } from './baseline.ts';
 import { buildDocuments, createBulkConversations, createRealisticConversations, createUsers, type CreatedConversation } from './data.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -334,7 +334,7 @@ try {
       await baseline.deleteConversation(c.id);
     } catch (error) {
       baselineErrors++;
-      if (baselineErrors <= 3) progress(`2. baseline delete failed: ${(error as Error).message}`);
+      if (baselineErrors <= 3) progress(`2. baseline delete failed: ${(error as Error).name}: ${(error as Error).message} ${(error as Error).stack?.split('\n').slice(1, 4).join(' | ')}`);
     }
     baselineConcurrentLatencies.push(performance.now() - started);
   });
@@ -586,6 +586,10 @@ try {
     notes.push(`Strata losses: ${[throughputCheck.reasons, latencyCheck.reasons, bulkCheck.reasons].filter(Boolean).join('; ')}`);
   }
   if (baselineErrors > 0) notes.push(`${baselineErrors} baseline deletes failed.`);
+  notes.push(
+    `s3rver answers a PutObject before its file is fully written and writes in place, so overlapping PUTs of one metadata.json can tear it; ` +
+      `the baseline read ${s3rverRepairs.tornReads} torn index file(s) as their leading complete document (S3's last-writer-wins) and re-read ${s3rverRepairs.rereads} half-written one(s).`,
+  );
   if (child.summary?.archived !== 1) notes.push(`The measured process did not archive the big conversation itself: ${JSON.stringify(child.summary)}`);
   notes.push(
     `Worker invocations in run 1 (pg_net wake-up drains in the background; these are the ?wait=true ones): ` +

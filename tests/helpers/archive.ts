@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { signJwt } from '../../src/auth/jwt.ts';
 import { readArchiveSettings } from '../../supabase/functions/_shared/archive/settings.ts';
-import { drainJobs, type DrainSummary } from '../../supabase/functions/_shared/archive/worker.ts';
+import { archiveOne, drainJobs, type DrainSummary } from '../../supabase/functions/_shared/archive/worker.ts';
 import { readS3Config } from '../../supabase/functions/_shared/config.ts';
 import { createSql } from '../../supabase/functions/_shared/db/client.ts';
 import { createS3Client } from '../../supabase/functions/_shared/s3/client.ts';
@@ -149,4 +149,25 @@ export async function deleteHeld(sql: Sql, ids: string[]): Promise<void> {
 export async function release(sql: Sql, ids: string[]): Promise<void> {
   await sql`update private.jobs set run_after = now()
              where kind = 'archive_conversation' and subject_id = any(${ids}::uuid[]) and status = 'pending'`;
+}
+
+/** Claims one held job by its conversation id and archives it in this process, whatever other workers do. */
+export async function archiveHeldHere(sql: Sql, conversationId: string, overrides: Record<string, string | undefined> = {}) {
+  const env = functionEnv(overrides);
+  const s3Config = readS3Config(env);
+  const workerId = `test-${randomUUID().slice(0, 8)}`;
+  const [job] = await sql<{ job_id: string; subject_id: string; user_id: string; attempts: number; max_attempts: number }[]>`
+    update private.jobs set status = 'running', attempts = attempts + 1, locked_by = ${workerId}, lease_until = now() + interval '5 minutes'
+     where kind = 'archive_conversation' and subject_id = ${conversationId} and status = 'pending'
+    returning id as job_id, subject_id, user_id, attempts, max_attempts`;
+  if (!job) throw new Error(`no pending job for ${conversationId}`);
+  const workerSql = createSql(env('SUPABASE_DB_URL')!, { max: 2 });
+  try {
+    return await archiveOne(
+      { sql: workerSql, s3: s3Config.configured ? createS3Client(s3Config) : null, s3Config, settings: readArchiveSettings(env), workerId, log: () => {} },
+      job,
+    );
+  } finally {
+    await workerSql.end();
+  }
 }

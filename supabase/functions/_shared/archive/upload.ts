@@ -27,6 +27,8 @@ export interface StoredArchive {
   archived_at: string;
   format_version: number;
   title: string | null;
+  /** True when it was streamed as a multipart upload (else one PutObject). */
+  multipart: boolean;
 }
 
 const md5Base64 = (data: Uint8Array) => createHash('md5').update(data).digest('base64');
@@ -87,7 +89,7 @@ export async function storeArchive(options: {
         ...sseParams(config),
       }),
     );
-    return { ...base, sha256, bytes: body.length };
+    return { ...base, sha256, bytes: body.length, multipart: false };
   }
 
   // Pass 1: the sha256 of the JSON, streamed.
@@ -147,5 +149,5 @@ export async function storeArchive(options: {
     await s3.send(new AbortMultipartUploadCommand({ Bucket: config.bucket, Key: key, UploadId })).catch(() => undefined);
     throw error;
   }
-  return { ...base, sha256, bytes };
+  return { ...base, sha256, bytes, multipart: true };
 }

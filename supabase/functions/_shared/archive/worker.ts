@@ -6,7 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.ts';
 import type { Sql } from '../db/client.ts';
 import { archiveKey } from '../s3/keys.ts';
-import { deleteEverything, describeS3Error, listFolders } from '../s3/objects.ts';
+import { deleteEverything, describeS3Error, listFolders, listKeys } from '../s3/objects.ts';
 import { analysisRoot, userAnalysisPrefix, userPrefixes } from '../s3/keys.ts';
 import type { ArchiveSettings } from './settings.ts';
 import { withSnapshot } from './snapshot.ts';
@@ -61,7 +61,13 @@ function describeError(error: unknown): string {
   return `archive failed: ${(error as Error).message ?? String(error)}`.slice(0, 300);
 }
 
-export async function archiveOne(deps: WorkerDeps, job: ClaimedJob): Promise<'archived' | 'skipped' | 'lost'> {
+export interface ArchiveOutcome {
+  outcome: 'archived' | 'skipped' | 'lost';
+  /** For archived: 'put' (one PutObject) or 'multipart' (streamed). */
+  upload?: 'put' | 'multipart';
+}
+
+export async function archiveOne(deps: WorkerDeps, job: ClaimedJob): Promise<ArchiveOutcome> {
   const { sql, s3, s3Config, settings, workerId } = deps;
   if (!s3 || !s3Config.configured) throw new Error('S3 is not configured');
   const archivedAt = new Date().toISOString();
@@ -83,12 +89,12 @@ export async function archiveOne(deps: WorkerDeps, job: ClaimedJob): Promise<'ar
   if (!stored) {
     // The conversation is gone (its user was erased, or it was purged): nothing to keep.
     await sql`select private.finish_job(${job.job_id}, ${workerId})`;
-    return 'skipped';
+    return { outcome: 'skipped' };
   }
   const [{ completed }] = await sql<{ completed: boolean }[]>`
     select private.complete_archive(${job.job_id}, ${workerId}, ${job.subject_id}, ${sql.json(stored as never)}) as completed`;
   // A lost lease means another worker holds the job; it writes the same key with the same content.
-  return completed ? 'archived' : 'lost';
+  return { outcome: completed ? 'archived' : 'lost', upload: stored.multipart ? 'multipart' : 'put' };
 }
 
 export async function eraseUserObjects(deps: WorkerDeps, job: ClaimedJob): Promise<number> {
@@ -98,13 +104,32 @@ export async function eraseUserObjects(deps: WorkerDeps, job: ClaimedJob): Promi
   for (const prefix of userPrefixes(s3Config.prefix, job.subject_id)) {
     deleted += await deleteEverything(s3, s3Config.bucket, { prefix });
   }
-  for (const year of await listFolders(s3, s3Config.bucket, analysisRoot(s3Config.prefix))) {
-    for (const month of await listFolders(s3, s3Config.bucket, year)) {
-      deleted += await deleteEverything(s3, s3Config.bucket, { prefix: userAnalysisPrefix(month, job.subject_id) });
-    }
+  for (const prefix of await userAnalysisPrefixes(s3, s3Config.bucket, analysisRoot(s3Config.prefix), job.subject_id)) {
+    deleted += await deleteEverything(s3, s3Config.bucket, { prefix });
   }
   await deps.sql`select private.finish_job(${job.job_id}, ${deps.workerId})`;
   return deleted;
+}
+
+/** analysis/{yyyy}/{mm}/{user_id}/ folders of one user, found month by month. */
+async function userAnalysisPrefixes(s3: S3Client, bucket: string, root: string, userId: string): Promise<string[]> {
+  const years = await listFolders(s3, bucket, root);
+  if (years.length > 0) {
+    const prefixes: string[] = [];
+    for (const year of years) {
+      for (const month of await listFolders(s3, bucket, year)) prefixes.push(userAnalysisPrefix(month, userId));
+    }
+    return prefixes;
+  }
+  // Some S3-compatible servers (s3rver) report common prefixes only one level
+  // above the objects; there, scan the analysis keys for this user's folders.
+  const found = new Set<string>();
+  const pattern = /^(\d{4}\/\d{2}\/)([0-9a-f-]{36})\//;
+  for await (const object of listKeys(s3, bucket, root)) {
+    const match = pattern.exec(object.key.slice(root.length));
+    if (match && match[2] === userId) found.add(`${root}${match[1]}${userId}/`);
+  }
+  return [...found];
 }
 
 /** Claims and processes jobs until none are due or the time budget is spent. */
@@ -148,7 +173,7 @@ export async function drainJobs(deps: WorkerDeps, budgetMs = deps.settings.budge
     }
     await inPool(archives, settings.concurrency, async (job) => {
       try {
-        const outcome = await archiveOne(deps, job);
+        const { outcome } = await archiveOne(deps, job);
         summary[outcome]++;
       } catch (error) {
         await fail(job, error).catch((e) => log(`could not record the failure of job ${job.job_id}: ${describeError(e)}`));
