@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -63,6 +63,10 @@ const ARCHIVE = readArchiveSettings((name) => process.env[name]);
 // ---------------------------------------------------------------- helpers
 
 const runStarted = performance.now();
+// The machine may be shared: the 1-minute load average, sampled through the run.
+const loads: number[] = [];
+const loadSampler = setInterval(() => loads.push(loadavg()[0]!), 5000);
+loadSampler.unref();
 const progress = (message: string) =>
   process.stderr.write(`[bench ${((performance.now() - runStarted) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
 
@@ -273,29 +277,50 @@ try {
   const rawObjects = throughputIds.map((id) => {
     const json = documents.get(id)!;
     const body = gzipSync(json);
-    return { id, key: `bench-raw/archived_conversations/${userOf.get(id)}/${id}.json.gz`, body, md5: md5Base64(body), sha: sha256(json), jsonBytes: json.length };
+    const parsed = JSON.parse(json.toString('utf8')) as { conversation: { created_at: string; title: string | null }; archive_metadata: { archived_at: string; message_count: number } };
+    const sha = sha256(json);
+    // The same headers and metadata as the worker's PutObject (upload.ts).
+    const metadata = {
+      sha256: sha,
+      'message-count': String(parsed.archive_metadata.message_count),
+      'format-version': '1',
+      'conversation-id': id,
+      'user-id': userOf.get(id)!,
+      'created-at': parsed.conversation.created_at,
+      'archived-at': parsed.archive_metadata.archived_at,
+      title: encodeURIComponent(parsed.conversation.title ?? '').slice(0, 1024).replace(/%[0-9A-F]?$/i, ''),
+    };
+    return { id, body, md5: md5Base64(body), metadata, jsonBytes: json.length, gzip9Bytes: gzipSync(json, { level: 9 }).length };
   });
   const rawJsonAvg = rawObjects.reduce((a, o) => a + o.jsonBytes, 0) / rawObjects.length;
   const rawGzAvg = rawObjects.reduce((a, o) => a + o.body.length, 0) / rawObjects.length;
+  const rawGz9Avg = rawObjects.reduce((a, o) => a + o.gzip9Bytes, 0) / rawObjects.length;
 
-  progress(`1. raw reference: PutObject of ${rawObjects.length} objects, ${SIZES.rawConcurrency} at once`);
-  const rawStarted = performance.now();
-  await pool(rawObjects, SIZES.rawConcurrency, async (o) => {
-    await s3Client.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: o.key,
-        Body: o.body,
-        ContentType: 'application/json',
-        ContentEncoding: 'gzip',
-        ContentMD5: o.md5,
-        Metadata: { sha256: o.sha, 'conversation-id': o.id },
-      }),
-    );
-  });
-  const rawMs = performance.now() - rawStarted;
-  const rawRate = rawObjects.length / (rawMs / 1000);
-  progress(`1. raw reference: ${fmt(rawRate)} objects/s (${fmt(rawMs / 1000, 2)} s)`);
+  const putRaw = async (concurrency: number) => {
+    progress(`1. raw reference: PutObject of ${rawObjects.length} objects, ${concurrency} at once`);
+    const started = performance.now();
+    await pool(rawObjects, concurrency, async (o) => {
+      await s3Client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: `bench-raw-${concurrency}/archived_conversations/${userOf.get(o.id)}/${o.id}.json.gz`,
+          Body: o.body,
+          ContentType: 'application/json',
+          ContentEncoding: 'gzip',
+          ContentMD5: o.md5,
+          Metadata: o.metadata,
+        }),
+      );
+    });
+    const ms = performance.now() - started;
+    progress(`1. raw reference: ${fmt(rawObjects.length / (ms / 1000))} objects/s at ${concurrency} at once (${fmt(ms / 1000, 2)} s)`);
+    return { ms, rate: rawObjects.length / (ms / 1000) };
+  };
+  // The worker's own concurrency (ARCHIVE_CONCURRENCY, also about its
+  // connection pool's cap), then every archive task the run may start at once.
+  const nominalConcurrency = (1 + SIZES.workers) * ARCHIVE.concurrency;
+  const { ms: rawMs, rate: rawRate } = await putRaw(SIZES.rawConcurrency);
+  const rawWide = nominalConcurrency !== SIZES.rawConcurrency ? await putRaw(nominalConcurrency) : null;
   documents.clear();
 
   await waitIdle('before the throughput run');
@@ -521,9 +546,9 @@ try {
     {
       metric: `1. Archive throughput, ${SIZES.conversations} conversations (conversations/s)`,
       strata: `${fmt(strataRate)} (${fmt(strataMs / 1000, 2)} s, DELETE → all stored)`,
-      reference: `raw PutObject: ${fmt(rawRate)} (${fmt(rawMs / 1000, 2)} s, ${SIZES.rawConcurrency} at once)`,
+      reference: `raw PutObject: ${fmt(rawRate)} (${fmt(rawMs / 1000, 2)} s, ${SIZES.rawConcurrency} at once)` + (rawWide ? `; ${fmt(rawWide.rate)} at ${nominalConcurrency} at once` : ''),
       target: '≥ 0.8 × raw',
-      met: `${yes(rawRatio >= 0.8)} (${fmt(rawRatio, 2)} ×)`,
+      met: `${yes(rawRatio >= 0.8)} (${fmt(rawRatio, 2)} ×` + (rawWide ? `; ${fmt(strataRate / rawWide.rate, 2)} × vs ${nominalConcurrency} at once)` : ')'),
     },
     {
       metric: '2. Throughput vs the baseline (conversations/s)',
@@ -563,7 +588,7 @@ try {
     {
       metric: '5. Bytes stored per conversation',
       strata: `${fmtInt(strataBytesAvg)} B (gzip)`,
-      reference: `raw JSON: ${fmtInt(rawJsonAvg)} B (Node gzip of the same document: ${fmtInt(rawGzAvg)} B)`,
+      reference: `raw JSON: ${fmtInt(rawJsonAvg)} B (Node gzip of the same document: ${fmtInt(rawGzAvg)} B; gzip -9: ${fmtInt(rawGz9Avg)} B = ${fmt(rawGz9Avg / rawJsonAvg, 3)})`,
       target: '≤ 1/3 of raw JSON',
       met: `${yes(bytesRatio <= 1 / 3)} (${fmt(bytesRatio, 3)})`,
     },
@@ -666,7 +691,7 @@ if (rows.length > 0) {
     `${SIZES.latencyDeletes} sequential deletes (run 3), bulk delete of ${SIZES.bulkConversations} conversations × ${SIZES.bulkMessages} messages (run 4), ` +
     `one conversation of ${SIZES.bigMessages} messages (run 6); ${SIZES.workers} extra worker invocation(s) + the pg_net wake-up in run 1; ` +
     `raw reference ${SIZES.rawConcurrency} PutObjects at once; ARCHIVE_BATCH_SIZE ${ARCHIVE.batchSize}, ARCHIVE_CONCURRENCY ${ARCHIVE.concurrency}.`;
-  const machine = `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${fmt(totalmem() / 1024 ** 3, 0)} GB, Node ${process.version}; everything (Postgres, s3rver, Deno, this script) on 127.0.0.1. Total run ${fmt(totalSeconds, 0)} s.`;
+  const machine = `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${fmt(totalmem() / 1024 ** 3, 0)} GB, Node ${process.version}; everything (Postgres, s3rver, Deno, this script) on 127.0.0.1; 1-minute load average during the run: mean ${fmt(loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length))}, max ${fmt(Math.max(0, ...loads))}. Total run ${fmt(totalSeconds, 0)} s.`;
   const text = `${table}\n\n${sizes}\n\n${machine}\n${notes.length ? '\n' + notes.map((n) => `- ${n}`).join('\n') + '\n' : ''}`;
   process.stdout.write(`\n${text}`);
   await writeFile(

@@ -3,6 +3,17 @@
 -- with FOR UPDATE SKIP LOCKED and a lease, retried with back-off, and
 -- dead-lettered (kept, visible, retryable) after too many attempts.
 
+-- pg_net sends the wake-ups on Supabase; where it is not available (plain
+-- Postgres, the local stack's stand-in) nothing here depends on it.
+do $$
+begin
+  if exists (select 1 from pg_available_extensions where name = 'pg_net')
+     and not exists (select 1 from pg_extension where extname = 'pg_net') then
+    create extension pg_net with schema extensions;
+  end if;
+end
+$$;
+
 create table private.jobs (
   id bigint generated always as identity primary key,
   kind text not null,

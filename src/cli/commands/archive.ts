@@ -134,6 +134,7 @@ async function rebuild(sql: ReturnType<typeof createSql>, env: (n: string) => st
       ['already indexed', report.unchanged],
       ['skipped (live)', report.skipped_live],
       ['skipped (no user)', report.skipped_unknown_user],
+      ['vanished meanwhile', report.vanished],
       ['invalid', report.invalid.length],
       ['metadata.json', report.metadata_files],
     ]);

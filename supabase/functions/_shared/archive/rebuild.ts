@@ -17,6 +17,8 @@ export interface RebuildReport {
   unchanged: number;
   skipped_live: number;
   skipped_unknown_user: number;
+  /** Listed, then gone before it could be read (deleted meanwhile). */
+  vanished: number;
   invalid: Array<{ key: string; reason: string }>;
   metadata_files: number;
 }
@@ -52,7 +54,7 @@ export async function rebuildIndex(options: {
 }): Promise<RebuildReport> {
   const { sql, s3, config } = options;
   const root = config.prefix ? `${config.prefix}/archived_conversations/` : 'archived_conversations/';
-  const report: RebuildReport = { objects: 0, indexed: 0, unchanged: 0, skipped_live: 0, skipped_unknown_user: 0, invalid: [], metadata_files: 0 };
+  const report: RebuildReport = { objects: 0, indexed: 0, unchanged: 0, skipped_live: 0, skipped_unknown_user: 0, vanished: 0, invalid: [], metadata_files: 0 };
 
   const keys: string[] = [];
   for await (const object of listKeys(s3, config.bucket, root)) {
@@ -68,7 +70,15 @@ export async function rebuildIndex(options: {
       while (next < keys.length) {
         const key = keys[next++]!;
         const ids = parseArchiveKey(config.prefix, key)!;
-        const head = await s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key }));
+        const head = await s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key })).catch((error) => {
+          if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
+          throw error;
+        });
+        if (!head) {
+          report.vanished++;
+          options.onProgress?.(++done, keys.length);
+          continue;
+        }
         const m = head.Metadata ?? {};
         const reason =
           !/^[0-9a-f]{64}$/.test(m['sha256'] ?? '') ? 'no sha256 in metadata'
