@@ -39,7 +39,9 @@ const LEDGER_SQL = `
   create table if not exists private.test_ledger (
     conversation_id uuid primary key,
     user_id uuid not null,
-    disposed boolean not null default false
+    disposed boolean not null default false,
+    -- The archive sha256 last checked against its S3 object.
+    verified_sha256 text
   );
   create or replace function private.test_ledger_record() returns trigger language plpgsql security definer set search_path = '' as $$
   begin
