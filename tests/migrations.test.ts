@@ -31,6 +31,10 @@ afterAll(async () => {
 describe('migrations', () => {
   it('apply to an empty database with the Supabase CLI, then report it up to date', async () => {
     await applyPlatformSql(freshUrl);
+    // As on Supabase, where Realtime's publication exists before any migration.
+    const setup = postgres(freshUrl, { max: 1, onnotice: () => {} });
+    await setup`create publication supabase_realtime`;
+    await setup.end();
     const first = await applyMigrations(freshUrl, PROJECT_ROOT);
     const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
     for (const file of files) expect(first).toContain(`Applying migration ${file}`);
@@ -49,12 +53,22 @@ describe('migrations', () => {
         { relname: 'files', relrowsecurity: true },
         { relname: 'messages', relrowsecurity: true },
       ]);
+      const published = await sql<{ tablename: string }[]>`
+        select tablename from pg_publication_tables where pubname = 'supabase_realtime' order by tablename`;
+      expect(published.map((p) => p.tablename)).toEqual(['conversations', 'messages']);
     } finally {
       await sql.end();
     }
     const second = await applyMigrations(freshUrl, PROJECT_ROOT);
     expect(second).toMatch(/up to date/i);
     expect(second).not.toContain('Applying migration');
+  });
+
+  it('apply where no Realtime publication exists (the local stack)', async () => {
+    const [row] = await admin`select count(*)::int as n from pg_publication where pubname = 'supabase_realtime'`;
+    expect(row!.n).toBe(0);
+    const [{ present }] = await admin`select to_regclass('public.messages') is not null as present`;
+    expect(present).toBe(true);
   });
 
   it('hold none of the dev-only platform SQL', async () => {
@@ -77,7 +91,7 @@ describe('migrations', () => {
   it('pin search_path on every function in the private schema and expose only the intended RPCs', async () => {
     const unpinned = await admin`
       select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-       where n.nspname = 'private'
+       where n.nspname = 'private' and p.prokind = 'f' -- procedures that commit may not pin it
          and not exists (select 1 from unnest(coalesce(p.proconfig, '{}')) c where c like 'search_path=%')`;
     expect(unpinned).toEqual([]);
     const executable = await admin`
@@ -85,6 +99,10 @@ describe('migrations', () => {
        cross join (values ('anon'), ('authenticated')) as r(rolname)
        where n.nspname in ('private', 'public') and has_function_privilege(r.rolname, p.oid, 'execute')
        order by 1, 2`;
-    expect(executable).toEqual([{ proname: 'restore_archived_conversation', rolname: 'authenticated' }]);
+    expect(executable).toEqual([
+      { proname: 'conversation_settings', rolname: 'authenticated' },
+      { proname: 'conversation_stats', rolname: 'authenticated' },
+      { proname: 'restore_archived_conversation', rolname: 'authenticated' },
+    ]);
   });
 });

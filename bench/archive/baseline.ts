@@ -6,13 +6,13 @@
 //   4. add an entry and PUT metadata.json back (a read-modify-write: two
 //      concurrent deletes of the same user race, and one entry is lost);
 //   5. delete the rows (messages cascade).
-// s3rver is not S3 here: it answers a PutObject before the file is fully
-// written, and writes in place, so overlapping PUTs of one key can leave a
-// torn file (the last writer's document followed by the tail of a longer
-// one) and a GET can read a half-written file. Real S3 only ever returns a
-// whole object (last writer wins). readIndex restores that: a torn file is
-// read as its leading complete document (the last writer's), and a
-// half-written one is read again. These repairs are counted (tornReads).
+// s3rver is not S3 here: it replaces an object by truncating and rewriting
+// its file in place, so a GET that overlaps a PUT of the same key can read a
+// half-written file, and two overlapping PUTs can leave a torn one (the last
+// writer's document followed by the tail of a longer one). Real S3 only ever
+// returns a whole object (last writer wins). readIndex restores that: a torn
+// file is read as its leading complete document (the last writer's), and a
+// half-written one is read again. These repairs are counted (s3rverRepairs).
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type postgres from 'postgres';
 

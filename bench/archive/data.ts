@@ -3,6 +3,8 @@
 // the archive documents built in Node exactly as the worker writes them
 // (format_version 1, rows serialised by Postgres with to_jsonb).
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type postgres from 'postgres';
 
 type Sql = postgres.Sql;
@@ -102,6 +104,67 @@ export function assistantText(random: () => number): string {
   return parts.join('\n\n');
 }
 
+/**
+ * Real English prose for message text: the paragraphs of the README.md files
+ * of the installed packages (technical prose with lists and code blocks, much
+ * like an assistant's answers), in a fixed order. null when there is too
+ * little of it; the word generator above is used instead.
+ */
+export function loadCorpus(nodeModules: string): string[] | null {
+  const files: string[] = [];
+  const visit = (dir: string, depth: number) => {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir).sort();
+    } catch {
+      return;
+    }
+    for (const name of entries) {
+      const full = path.join(dir, name);
+      if (/^readme\.md$/i.test(name)) {
+        try {
+          if (statSync(full).size > 8 * 1024) files.push(full);
+        } catch {
+          // unreadable: skip
+        }
+      } else if (depth < 2 && !name.startsWith('.')) {
+        try {
+          if (statSync(full).isDirectory()) visit(full, depth + 1);
+        } catch {
+          // skip
+        }
+      }
+    }
+  };
+  visit(nodeModules, 0);
+  const paragraphs: string[] = [];
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    for (const block of text.split(/\n\s*\n/)) {
+      const paragraph = block
+        .split('\n')
+        .filter((line) => !/^\s*(<|\[!\[|!\[)/.test(line))
+        .join('\n')
+        .trim();
+      if (paragraph.length >= 40 && /[a-z]{3,} [a-z]{3,}/i.test(paragraph)) paragraphs.push(paragraph);
+    }
+  }
+  const total = paragraphs.reduce((a, p) => a + p.length, 0);
+  return total >= 200 * 1024 ? paragraphs : null;
+}
+
+/** Message text cut from the corpus at a random place: a few paragraphs, or one to three sentences for a prompt. */
+export function corpusText(corpus: string[], random: () => number, assistant: boolean): string {
+  const start = Math.floor(random() * corpus.length);
+  if (!assistant) {
+    const sentences = corpus[start]!.replace(/\s+/g, ' ').split(/(?<=[.?!])\s+/);
+    const from = Math.floor(random() * sentences.length);
+    return sentences.slice(from, from + 1 + Math.floor(random() * 3)).join(' ').slice(0, 600);
+  }
+  const count = 1 + Math.floor(random() * 5);
+  return corpus.slice(start, start + count).join('\n\n').slice(0, 4000);
+}
+
 export async function createUsers(sql: Sql, count: number, label: string): Promise<string[]> {
   const rows = await sql<{ id: string }[]>`
     insert into auth.users (email)
@@ -142,9 +205,10 @@ export interface CreatedConversation {
  */
 export async function createRealisticConversations(
   sql: Sql,
-  options: { users: string[]; count: number; messagesPerConversation: number; seed: number },
+  options: { users: string[]; count: number; messagesPerConversation: number; seed: number; corpus: string[] | null },
 ): Promise<CreatedConversation[]> {
   const random = prng(options.seed);
+  const { corpus } = options;
   const created: CreatedConversation[] = [];
   const start = Date.now() - 30 * 24 * 3600 * 1000;
   const CHUNK = 100;
@@ -164,7 +228,7 @@ export async function createRealisticConversations(
       });
       for (let m = 0; m < options.messagesPerConversation; m++) {
         const assistant = m % 2 === 1;
-        const content = assistant ? assistantText(random) : userText(random);
+        const content = corpus ? corpusText(corpus, random, assistant) : assistant ? assistantText(random) : userText(random);
         messages.push({
           id: randomUUID(),
           conversation_id: id,

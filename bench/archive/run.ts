@@ -21,7 +21,7 @@ import { startScheduler } from '../../src/dev/scheduler.ts';
 import { startStack, type Stack } from '../../src/dev/stack.ts';
 import { readArchiveSettings } from '../../supabase/functions/_shared/archive/settings.ts';
 import { createBaseline, readIndex, s3rverRepairs } from './baseline.ts';
-import { buildDocuments, createBulkConversations, createRealisticConversations, createUsers, type CreatedConversation } from './data.ts';
+import { buildDocuments, createBulkConversations, createRealisticConversations, createUsers, loadCorpus, type CreatedConversation } from './data.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 
@@ -55,10 +55,17 @@ const SIZES = {
   bulkMessages: intEnv('BENCH_BULK_MESSAGES', 4),
   /** 6: messages in the one huge conversation. */
   bigMessages: intEnv('BENCH_BIG_MESSAGES', 200_000),
+  /** Conversations archived (and PutObject'd) before measuring, so nothing is measured cold. */
+  warmup: intEnv('BENCH_WARMUP', 100, 0),
   /** Upper bound on any single wait. */
   stepTimeoutSeconds: intEnv('BENCH_STEP_TIMEOUT_SECONDS', 300),
 };
 const ARCHIVE = readArchiveSettings((name) => process.env[name]);
+/** Message text: paragraphs of real prose (the installed packages' READMEs), or BENCH_TEXT=generated for the word generator. */
+const CORPUS = process.env.BENCH_TEXT === 'generated' ? null : loadCorpus(path.join(PROJECT_ROOT, 'node_modules'));
+const TEXT_SOURCE = CORPUS
+  ? `message text cut from ${CORPUS.length} paragraphs of real English prose (the installed packages' README.md files)`
+  : 'message text from a seeded Zipf word generator';
 
 // ---------------------------------------------------------------- helpers
 
@@ -260,6 +267,23 @@ try {
     return body;
   };
 
+  // ======================================================= warm-up
+  // A few conversations through both paths first, so neither is measured
+  // cold (Deno's JIT, the worker's connection pool, the S3 clients).
+  if (SIZES.warmup > 0) {
+    progress(`warm-up: ${SIZES.warmup} conversations through the worker and PutObject`);
+    const warmUsers = await createUsers(db, 2, 'bench-warmup');
+    const warm = await createRealisticConversations(db, { users: warmUsers, count: SIZES.warmup, messagesPerConversation: SIZES.messages, seed: 9, corpus: CORPUS });
+    const warmDocuments = await buildDocuments(db, warm.map((c) => c.id), new Date().toISOString());
+    await pool([...warmDocuments], SIZES.rawConcurrency, async ([id, json]) => {
+      await s3Client.send(new PutObjectCommand({ Bucket: bucket, Key: `bench-warmup/${id}.json.gz`, Body: gzipSync(json) }));
+    });
+    await db`delete from public.conversations where user_id = any(${warmUsers}::uuid[])`;
+    const calls = Array.from({ length: SIZES.workers }, () => callWorker().catch(() => undefined));
+    await waitArchived('warm-up', warmUsers, SIZES.warmup, performance.now());
+    await Promise.all(calls);
+  }
+
   // ======================================================= 1. throughput
   progress(`1. creating ${SIZES.conversations} conversations × ${SIZES.messages} messages (realistic text)`);
   const throughputUsers = await createUsers(db, 8, 'bench-throughput');
@@ -268,6 +292,7 @@ try {
     count: SIZES.conversations,
     messagesPerConversation: SIZES.messages,
     seed: 1,
+    corpus: CORPUS,
   });
   const throughputIds = throughputConversations.map((c) => c.id);
   const userOf = new Map(throughputConversations.map((c) => [c.id, c.userId]));
@@ -296,10 +321,15 @@ try {
   const rawGzAvg = rawObjects.reduce((a, o) => a + o.body.length, 0) / rawObjects.length;
   const rawGz9Avg = rawObjects.reduce((a, o) => a + o.gzip9Bytes, 0) / rawObjects.length;
 
-  const putRaw = async (concurrency: number) => {
-    progress(`1. raw reference: PutObject of ${rawObjects.length} objects, ${concurrency} at once`);
+  // The machine may be shared, so the reference and Strata are measured in
+  // two halves in ABBA order (raw, Strata | Strata, raw) and summed, which
+  // cancels a load that drifts during the run.
+  const halves = [throughputUsers.slice(0, throughputUsers.length / 2), throughputUsers.slice(throughputUsers.length / 2)];
+  const halfOf = (userId: string) => (halves[0]!.includes(userId) ? 0 : 1);
+  const putRaw = async (concurrency: number, half: number) => {
+    const objects = rawObjects.filter((o) => halfOf(userOf.get(o.id)!) === half);
     const started = performance.now();
-    await pool(rawObjects, concurrency, async (o) => {
+    await pool(objects, concurrency, async (o) => {
       await s3Client.send(
         new PutObjectCommand({
           Bucket: bucket,
@@ -313,26 +343,42 @@ try {
       );
     });
     const ms = performance.now() - started;
-    progress(`1. raw reference: ${fmt(rawObjects.length / (ms / 1000))} objects/s at ${concurrency} at once (${fmt(ms / 1000, 2)} s)`);
-    return { ms, rate: rawObjects.length / (ms / 1000) };
+    progress(`1. raw reference, half ${half + 1}: PutObject of ${objects.length} objects, ${concurrency} at once: ${fmt(objects.length / (ms / 1000))} objects/s (${fmt(ms / 1000, 2)} s)`);
+    return ms;
+  };
+  const manualSummaries: unknown[] = [];
+  let deleteStatementMs = 0;
+  const archiveHalf = async (half: number) => {
+    const users = halves[half]!;
+    const expected = throughputConversations.filter((c) => halfOf(c.userId) === half).length;
+    await waitIdle('before a throughput half');
+    const started = performance.now();
+    await db`delete from public.conversations where user_id = any(${users}::uuid[])`;
+    deleteStatementMs += performance.now() - started;
+    const calls = Array.from({ length: SIZES.workers }, () => callWorker().catch((error) => ({ error: String((error as Error).message) })));
+    const ms = await waitArchived(`throughput half ${half + 1}`, users, expected, started);
+    manualSummaries.push(...(await Promise.all(calls)));
+    progress(`1. Strata, half ${half + 1}: one DELETE of ${expected} conversations, pg_net wake-up + ${SIZES.workers} extra worker invocation(s): ${fmt(expected / (ms / 1000))} conversations/s (${fmt(ms / 1000, 2)} s)`);
+    return ms;
   };
   // The worker's own concurrency (ARCHIVE_CONCURRENCY, also about its
-  // connection pool's cap), then every archive task the run may start at once.
+  // connection pool's cap), and every archive task the run may start at once.
   const nominalConcurrency = (1 + SIZES.workers) * ARCHIVE.concurrency;
-  const { ms: rawMs, rate: rawRate } = await putRaw(SIZES.rawConcurrency);
-  const rawWide = nominalConcurrency !== SIZES.rawConcurrency ? await putRaw(nominalConcurrency) : null;
+  const wide = nominalConcurrency !== SIZES.rawConcurrency;
+  let rawMs = 0;
+  let rawWideMs = 0;
+  let strataMs = 0;
+  rawMs += await putRaw(SIZES.rawConcurrency, 0);
+  if (wide) rawWideMs += await putRaw(nominalConcurrency, 0);
+  strataMs += await archiveHalf(0);
+  strataMs += await archiveHalf(1);
+  if (wide) rawWideMs += await putRaw(nominalConcurrency, 1);
+  rawMs += await putRaw(SIZES.rawConcurrency, 1);
   documents.clear();
-
-  await waitIdle('before the throughput run');
-  progress(`1. Strata: one DELETE of ${SIZES.conversations} conversations, pg_net wake-up + ${SIZES.workers} extra worker invocation(s)`);
-  const strataStarted = performance.now();
-  const deleted = await db`delete from public.conversations where user_id = any(${throughputUsers}::uuid[])`;
-  const deleteStatementMs = performance.now() - strataStarted;
-  const manualCalls = Array.from({ length: SIZES.workers }, () => callWorker().catch((error) => ({ error: String((error as Error).message) })));
-  const strataMs = await waitArchived('throughput run', throughputUsers, SIZES.conversations, strataStarted);
+  const rawRate = rawObjects.length / (rawMs / 1000);
+  const rawWide = wide ? { rate: rawObjects.length / (rawWideMs / 1000) } : null;
   const strataRate = SIZES.conversations / (strataMs / 1000);
-  const manualSummaries = await Promise.all(manualCalls);
-  progress(`1. Strata: ${fmt(strataRate)} conversations/s (${fmt(strataMs / 1000, 2)} s; the DELETE statement itself took ${fmt(deleteStatementMs, 0)} ms, returned ${deleted.count} rows)`);
+  progress(`1. raw ${fmt(rawRate)} objects/s, Strata ${fmt(strataRate)} conversations/s (the DELETE statements took ${fmt(deleteStatementMs, 0)} ms in all)`);
   progress(`1. worker invocations: ${manualSummaries.map((s) => JSON.stringify(s)).join(' ')}`);
 
   progress('1. verifying every archive (HeadObject sha256 vs index) and a downloaded sample');
@@ -347,6 +393,7 @@ try {
     count: SIZES.baselineConversations,
     messagesPerConversation: SIZES.messages,
     seed: 2,
+    corpus: CORPUS,
   });
   const baseline = createBaseline({ sql: db, s3: s3Client, bucket });
   progress(`2. baseline: deleting them, ${SIZES.baselineConcurrency} at once, archiving in the request path`);
@@ -389,6 +436,7 @@ try {
     count: 2 * SIZES.latencyDeletes,
     messagesPerConversation: SIZES.messages,
     seed: 3,
+    corpus: CORPUS,
   });
   const ownerDeletes = async (userId: string) => {
     const owner = postgres(info.dbUrl, { max: 1, onnotice: () => {}, connection: { application_name: 'strata-bench-postgrest' } });
@@ -418,7 +466,9 @@ try {
 
   await waitIdle('before the latency run');
   progress(`3. latency (a): ${SIZES.latencyDeletes} sequential owner deletes (PostgREST-style transaction), worker archiving alongside`);
+  const seqBeforeLatency = (await db<{ seq: string }[]>`select last_value::text as seq from net.http_request_queue_id_seq`)[0]!.seq;
   const liveLatency = await ownerDeletes(latencyUsers[0]!);
+  const singleDeleteWakeups = Number((await db<{ seq: string }[]>`select last_value::text as seq from net.http_request_queue_id_seq`)[0]!.seq) - Number(seqBeforeLatency);
   await waitArchived('latency run (a) archives', [latencyUsers[0]!], SIZES.latencyDeletes, performance.now());
 
   progress(`3. latency (b): the same with the pg_net relay and the scheduler paused (worker idle)`);
@@ -442,6 +492,7 @@ try {
     count: SIZES.latencyDeletes,
     messagesPerConversation: SIZES.messages,
     seed: 3,
+    corpus: CORPUS,
   });
   await waitIdle('before the baseline latency run');
   const baselineLatencies: number[] = [];
@@ -465,7 +516,9 @@ try {
   const responsesBefore = (await db<{ n: number }[]>`select count(*)::int as n from net._http_response`)[0]!.n;
   progress(`4. bulk: one DELETE of ${bulkTotal} conversations; only the pg_net wake-up and the 5 s sweep drive the worker`);
   const bulkStarted = performance.now();
-  await db`delete from public.conversations where user_id = any(${bulkUsers}::uuid[])`;
+  const bulkDeletedAt = (await db<{ at: Date }[]>`
+    with d as (delete from public.conversations where user_id = any(${bulkUsers}::uuid[]) returning 1)
+    select clock_timestamp() as at`)[0]!.at;
   const bulkMs = await waitArchived('bulk delete', bulkUsers, bulkTotal, bulkStarted);
   // Let in-flight wake-ups finish and their responses land.
   await waitFor('the pg_net queue to empty', async () => {
@@ -480,6 +533,13 @@ try {
   const bulkCalls = Math.max(bulkRequests, bulkResponses);
   const bulkTarget = 1 + Math.ceil(bulkTotal / ARCHIVE.batchSize);
   progress(`4. bulk: archived in ${fmt(bulkMs / 1000, 1)} s (${fmt(bulkTotal / (bulkMs / 1000))} conversations/s); ${bulkRequests} pg_net requests, ${bulkResponses} responses`);
+  const bulkTiming = (await db<{ first: number; gap: number; drains: number }[]>`
+    select extract(epoch from min(finished_at) - ${bulkDeletedAt}::timestamptz)::float as first,
+           extract(epoch from max(gap))::float as gap,
+           (select count(distinct locked_by)::int from private.jobs where kind = 'archive_conversation' and user_id = any(${bulkUsers}::uuid[])) as drains
+      from (select finished_at, finished_at - lag(finished_at) over (order by finished_at) as gap
+              from private.jobs where kind = 'archive_conversation' and user_id = any(${bulkUsers}::uuid[])) g`)[0]!;
+  progress(`4. bulk: first archive ${fmt(bulkTiming.first, 2)} s after the DELETE started, longest pause between completions ${fmt(bulkTiming.gap, 1)} s, ${bulkTiming.drains} worker invocation(s) did the work`);
   progress('4. verifying every bulk archive');
   const bulkCheck = await verifyStrata(bulkIds, 20);
 
@@ -545,7 +605,7 @@ try {
   rows.push(
     {
       metric: `1. Archive throughput, ${SIZES.conversations} conversations (conversations/s)`,
-      strata: `${fmt(strataRate)} (${fmt(strataMs / 1000, 2)} s, DELETE → all stored)`,
+      strata: `${fmt(strataRate)} (${fmt(strataMs / 1000, 2)} s from DELETE to all stored, in 2 halves)`,
       reference: `raw PutObject: ${fmt(rawRate)} (${fmt(rawMs / 1000, 2)} s, ${SIZES.rawConcurrency} at once)` + (rawWide ? `; ${fmt(rawWide.rate)} at ${nominalConcurrency} at once` : ''),
       target: '≥ 0.8 × raw',
       met: `${yes(rawRatio >= 0.8)} (${fmt(rawRatio, 2)} ×` + (rawWide ? `; ${fmt(strataRate / rawWide.rate, 2)} × vs ${nominalConcurrency} at once)` : ')'),
@@ -586,6 +646,13 @@ try {
       met: yes(bulkCalls <= bulkTarget),
     },
     {
+      metric: `4b. HTTP calls for ${SIZES.latencyDeletes} single-row deletes (run 3a)`,
+      strata: `${singleDeleteWakeups} pg_net wake-ups (one per DELETE statement, incl. sweeps)`,
+      reference: `baseline: ${fmtInt(3 * SIZES.latencyDeletes)} S3 calls in the request path`,
+      target: '—',
+      met: '—',
+    },
+    {
       metric: '5. Bytes stored per conversation',
       strata: `${fmtInt(strataBytesAvg)} B (gzip)`,
       reference: `raw JSON: ${fmtInt(rawJsonAvg)} B (Node gzip of the same document: ${fmtInt(rawGzAvg)} B; gzip -9: ${fmtInt(rawGz9Avg)} B = ${fmt(rawGz9Avg / rawJsonAvg, 3)})`,
@@ -612,10 +679,14 @@ try {
   }
   if (baselineErrors > 0) notes.push(`${baselineErrors} baseline deletes failed.`);
   notes.push(
-    `s3rver answers a PutObject before its file is fully written and writes in place, so overlapping PUTs of one metadata.json can tear it; ` +
+    `s3rver rewrites an object's file in place, so a GET overlapping a PUT of the same metadata.json can read half a file and overlapping PUTs can tear it (real S3 returns whole objects); ` +
       `the baseline read ${s3rverRepairs.tornReads} torn index file(s) as their leading complete document (S3's last-writer-wins) and re-read ${s3rverRepairs.rereads} half-written one(s).`,
   );
   if (child.summary?.archived !== 1) notes.push(`The measured process did not archive the big conversation itself: ${JSON.stringify(child.summary)}`);
+  notes.push(
+    `Run 4 (bulk): the first archive completed ${fmt(bulkTiming.first, 2)} s after the DELETE started; the longest pause between two completions was ${fmt(bulkTiming.gap, 1)} s; ` +
+      `${bulkTiming.drains} worker invocation(s) did the work (one drain at a time: a wake-up during a drain is answered "already draining"; a drain stops after ARCHIVE_BUDGET_SECONDS and the next 5 s sweep starts another).`,
+  );
   notes.push(
     `Worker invocations in run 1 (pg_net wake-up drains in the background; these are the ?wait=true ones): ` +
       manualSummaries.map((s) => `claimed ${(s as { claimed?: number }).claimed ?? '?'}`).join(', ') + '.',
@@ -690,7 +761,7 @@ if (rows.length > 0) {
     `${SIZES.baselineConversations} baseline deletes over ${SIZES.baselineUsers} users, ${SIZES.baselineConcurrency} at once (run 2), ` +
     `${SIZES.latencyDeletes} sequential deletes (run 3), bulk delete of ${SIZES.bulkConversations} conversations × ${SIZES.bulkMessages} messages (run 4), ` +
     `one conversation of ${SIZES.bigMessages} messages (run 6); ${SIZES.workers} extra worker invocation(s) + the pg_net wake-up in run 1; ` +
-    `raw reference ${SIZES.rawConcurrency} PutObjects at once; ARCHIVE_BATCH_SIZE ${ARCHIVE.batchSize}, ARCHIVE_CONCURRENCY ${ARCHIVE.concurrency}.`;
+    `raw reference ${SIZES.rawConcurrency} PutObjects at once; ARCHIVE_BATCH_SIZE ${ARCHIVE.batchSize}, ARCHIVE_CONCURRENCY ${ARCHIVE.concurrency}; ${TEXT_SOURCE}.`;
   const machine = `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${fmt(totalmem() / 1024 ** 3, 0)} GB, Node ${process.version}; everything (Postgres, s3rver, Deno, this script) on 127.0.0.1; 1-minute load average during the run: mean ${fmt(loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length))}, max ${fmt(Math.max(0, ...loads))}. Total run ${fmt(totalSeconds, 0)} s.`;
   const text = `${table}\n\n${sizes}\n\n${machine}\n${notes.length ? '\n' + notes.map((n) => `- ${n}`).join('\n') + '\n' : ''}`;
   process.stdout.write(`\n${text}`);

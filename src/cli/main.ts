@@ -1,5 +1,6 @@
 // strata <command>: the dev stack and operations on a Strata deployment.
 import { archiveCommand } from './commands/archive.ts';
+import { expireCommand } from './commands/expire.ts';
 import { genCommand } from './commands/gen.ts';
 import { statusCommand } from './commands/status.ts';
 import { userCommand } from './commands/user.ts';
@@ -19,6 +20,9 @@ Archive (the local stack, or the deployment named by SUPABASE_DB_URL and the S3 
   archive retry [--conversation ID]   Queue dead-lettered jobs again
   archive rebuild-index [--metadata-json]  Rebuild the index from the S3 objects' metadata
 
+Conversations:
+  expire [--json]                     Run the expiry sweep now (archive or delete, per private.settings)
+
 Options:
   --json                     Print one JSON document instead of text
   -h, --help                 Show this help
@@ -33,6 +37,7 @@ const COMMANDS: Record<string, { run: Command; valueFlags?: string[] }> = {
   user: { run: userCommand, valueFlags: ['expires-in'] },
   gen: { run: genCommand },
   archive: { run: archiveCommand, valueFlags: ['budget', 'conversation'] },
+  expire: { run: expireCommand },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -102,6 +102,52 @@ create trigger conversations_before_delete
   before delete on public.conversations
   for each row execute function private.conversations_before_delete();
 
+-- A conversation pending archive is frozen: its row and its messages keep
+-- the values of the moment it was deleted, so every attempt to archive it
+-- (a retry, or a second worker after a lease expired) writes the same
+-- document, and a late writer can never replace a stored archive with
+-- different content. The final delete, erasure and purge remove the
+-- conversation row first, so its messages cascade freely.
+create or replace function private.conversations_frozen()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  raise exception 'conversation % is being archived and cannot change', old.id
+    using errcode = 'P0002', hint = 'It was deleted; restore it from the archive to change it.';
+end
+$$;
+comment on function private.conversations_frozen() is
+  'BEFORE UPDATE trigger on conversations pending archive: refuses changes.';
+
+create trigger conversations_frozen
+  before update on public.conversations
+  for each row when (old.deleted_at is not null)
+  execute function private.conversations_frozen();
+
+-- Security definer: the check must see the conversation even when RLS hides it.
+create or replace function private.messages_frozen()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if exists (select 1 from public.conversations c where c.id = old.conversation_id and c.deleted_at is not null) then
+    raise exception 'conversation % is being archived; its messages cannot change', old.conversation_id
+      using errcode = 'P0002';
+  end if;
+  return case when tg_op = 'DELETE' then old else new end;
+end
+$$;
+comment on function private.messages_frozen() is
+  'BEFORE UPDATE/DELETE trigger on messages: refuses changes while their conversation is pending archive.';
+
+create trigger messages_frozen
+  before update or delete on public.messages
+  for each row execute function private.messages_frozen();
+
 -- An id that has an archive belongs to that archive: a new conversation with
 -- it would later overwrite the archived one. Restore is the way back.
 create or replace function private.conversations_before_insert()
@@ -202,7 +248,7 @@ begin
   end if;
   update public.archived_conversations a
      set status = 'stored',
-         archived_at = (archive ->> 'archived_at')::timestamptz,
+         archived_at = now(),
          message_count = (archive ->> 'message_count')::integer,
          bytes = (archive ->> 'bytes')::bigint,
          sha256 = archive ->> 'sha256',

@@ -65,7 +65,7 @@ describe('delete paths', () => {
     await waitForArchived(sql, [id!]);
   });
 
-  it('service-role SQL cannot add messages to a conversation being archived', async () => {
+  it('service-role SQL cannot change a conversation being archived, nor its messages', async () => {
     const [id] = await seedConversations(sql, owner.id, 1, 1);
     await sql.begin(async (tx) => {
       await tx`delete from conversations where id = ${id!}`;
@@ -73,6 +73,14 @@ describe('delete paths', () => {
     });
     const error = await sql`insert into messages (conversation_id, user_id, role, content) values (${id!}, ${owner.id}, 'user', 'x')`.catch((e) => e);
     expect(error.code).toBe('P0002');
+    // The conversation and its messages are frozen until archived.
+    for (const statement of [
+      sql`update conversations set title = 'changed' where id = ${id!}`,
+      sql`update messages set content = 'changed' where conversation_id = ${id!}`,
+      sql`delete from messages where conversation_id = ${id!}`,
+    ]) {
+      expect((await statement.catch((e) => e)).code).toBe('P0002');
+    }
     await sql`update private.jobs set run_after = now() where subject_id = ${id!}`;
     await waitForArchived(sql, [id!]);
   });

@@ -87,6 +87,7 @@ describe('rebuilding the index from S3', () => {
     await sql`delete from archived_conversations where user_id = ${owner.id}`;
     const result = await strata('archive', 'rebuild-index', '--metadata-json', '--json');
     const report = JSON.parse(result.stdout);
+    expect(report.error, result.stdout).toBeUndefined();
     // Exit 1 only when some object is invalid, which none of this user's is.
     expect(result.code, JSON.stringify(report.invalid)).toBe(report.invalid.length > 0 ? 1 : 0);
     expect(report.invalid.filter((i: { key: string }) => i.key.includes(owner.id))).toEqual([]);

@@ -120,7 +120,8 @@ async function rebuild(sql: ReturnType<typeof createSql>, env: (n: string) => st
   const bar = progress('reading archive metadata', { quiet: json });
   const report = await rebuildIndex({
     sql,
-    s3: createS3Client(s3Config),
+    // A long scan: ride out transient S3 errors instead of aborting it.
+    s3: createS3Client(s3Config, { maxAttempts: 6 }),
     config: s3Config,
     writeMetadataJson: args.flags.has('metadata-json'),
     onProgress: (done, total) => bar.update(done, total),

@@ -255,6 +255,11 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
+      "conversation_settings": {
+        Args: Record<PropertyKey, never>;
+        Returns: Json;
+      };
+      "conversation_stats": { Args: Record<PropertyKey, never>; Returns: Json };
       "restore_archived_conversation": {
         Args: { "archive_text": string };
         Returns: Json;

@@ -28,6 +28,8 @@ const ListQuery = z
 
 interface ArchiveRow {
   conversation_id: string;
+  /** deleted_at at full precision, for the cursor. */
+  cursor_at?: string;
   title: string | null;
   created_at: string;
   deleted_at: string;
@@ -41,8 +43,8 @@ interface ArchiveRow {
   last_error: string | null;
 }
 
-const encodeCursor = (row: { deleted_at: string; conversation_id: string }) =>
-  btoa(JSON.stringify([row.deleted_at, row.conversation_id])).replace(/=+$/, '');
+const encodeCursor = (row: { cursor_at?: string; conversation_id: string }) =>
+  btoa(JSON.stringify([row.cursor_at, row.conversation_id])).replace(/=+$/, '');
 
 function decodeCursor(cursor: string): [string, string] {
   try {
@@ -55,7 +57,7 @@ function decodeCursor(cursor: string): [string, string] {
 }
 
 function publicView(row: ArchiveRow) {
-  const { s3_key: _key, ...rest } = row;
+  const { s3_key: _key, cursor_at: _cursor, ...rest } = row;
   return { ...rest, bytes: row.bytes === null ? null : Number(row.bytes) };
 }
 
@@ -116,7 +118,8 @@ export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3C
       const { limit, cursor } = parsed.data;
       const after = cursor ? decodeCursor(cursor) : null;
       const rows = await asUser(sql, caller.claims, (tx) => tx<ArchiveRow[]>`
-        select conversation_id, title, created_at, deleted_at, archived_at, message_count, bytes, sha256, s3_key, status, attempts, last_error
+        select conversation_id, title, created_at, deleted_at, archived_at, message_count, bytes, sha256, s3_key, status, attempts, last_error,
+               to_jsonb(deleted_at) #>> '{}' as cursor_at
           from public.archived_conversations
          where ${after ? tx`(deleted_at, conversation_id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : tx`true`}
          order by deleted_at desc, conversation_id desc

@@ -7,7 +7,7 @@ import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/cli
 import type { S3Config } from '../config.ts';
 import type { Sql } from '../db/client.ts';
 import { parseArchiveKey } from '../s3/keys.ts';
-import { listKeys } from '../s3/objects.ts';
+import { describeS3Error, listKeys } from '../s3/objects.ts';
 
 type ConfiguredS3 = Extract<S3Config, { configured: true }>;
 
@@ -31,7 +31,10 @@ interface Entry {
   messageCount: number;
   bytes: number;
   createdAt: string;
+  /** When S3 stored it (the object's LastModified). */
   archivedAt: string;
+  /** When the conversation was deleted (frozen), from the object's metadata. */
+  deletedAt: string;
   title: string | null;
   formatVersion: number;
 }
@@ -42,6 +45,20 @@ function decodeTitle(raw: string | undefined): string | null {
     return decodeURIComponent(raw);
   } catch {
     return raw;
+  }
+}
+
+/** HeadObject, retried on transient (5xx, network) failures; a reason string when it cannot be read. */
+async function headWithRetry(s3: S3Client, bucket: string, key: string) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404) return 'vanished' as const;
+      if (attempt >= 3 || (status !== undefined && status < 500)) return `unreadable: ${describeS3Error('HeadObject', error)}`;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
   }
 }
 
@@ -70,12 +87,10 @@ export async function rebuildIndex(options: {
       while (next < keys.length) {
         const key = keys[next++]!;
         const ids = parseArchiveKey(config.prefix, key)!;
-        const head = await s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key })).catch((error) => {
-          if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
-          throw error;
-        });
-        if (!head) {
-          report.vanished++;
+        const head = await headWithRetry(s3, config.bucket, key);
+        if (head === 'vanished' || typeof head === 'string') {
+          if (head === 'vanished') report.vanished++;
+          else report.invalid.push({ key, reason: head });
           options.onProgress?.(++done, keys.length);
           continue;
         }
@@ -95,7 +110,8 @@ export async function rebuildIndex(options: {
             messageCount: Number(m['message-count'] ?? 0),
             bytes: head.ContentLength ?? 0,
             createdAt: m['created-at']!,
-            archivedAt: m['archived-at']!,
+            archivedAt: head.LastModified?.toISOString() ?? m['archived-at']!,
+            deletedAt: m['archived-at']!,
             title: decodeTitle(m['title']),
             formatVersion: Number(m['format-version'] ?? 1),
           });
@@ -124,10 +140,10 @@ export async function rebuildIndex(options: {
       await sql`
         insert into public.archived_conversations
           (conversation_id, user_id, title, created_at, deleted_at, archived_at, message_count, bytes, sha256, s3_key, format_version, status)
-        values (${entry.conversationId}, ${entry.userId}, ${entry.title}, ${entry.createdAt}, ${entry.archivedAt}, ${entry.archivedAt},
+        values (${entry.conversationId}, ${entry.userId}, ${entry.title}, ${entry.createdAt}, ${entry.deletedAt}, ${entry.archivedAt},
                 ${entry.messageCount}, ${entry.bytes}, ${entry.sha256}, ${entry.key}, ${entry.formatVersion}, 'stored')
         on conflict (conversation_id) do update set
-          user_id = excluded.user_id, title = excluded.title, created_at = excluded.created_at,
+          user_id = excluded.user_id, title = excluded.title, created_at = excluded.created_at, deleted_at = excluded.deleted_at,
           archived_at = excluded.archived_at, message_count = excluded.message_count, bytes = excluded.bytes,
           sha256 = excluded.sha256, s3_key = excluded.s3_key, format_version = excluded.format_version,
           status = 'stored', last_error = null`;

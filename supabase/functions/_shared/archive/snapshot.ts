@@ -11,6 +11,8 @@ export interface SnapshotHead {
   userEmail: string | null;
   title: string | null;
   createdAt: string;
+  /** When deletion was asked for: the moment the conversation froze. */
+  deletedAt: string | null;
   messageCount: number;
   /** Rough size of the messages' JSON, to choose buffered or streamed archiving. */
   estimatedBytes: number;
@@ -29,9 +31,9 @@ export async function withSnapshot<T>(
   use: (head: SnapshotHead | null, readMessages: SnapshotReader) => Promise<T>,
 ): Promise<T> {
   return (await sql.begin('isolation level repeatable read read only', async (tx) => {
-    const [head] = await tx<{ conversation: string; user_id: string; email: string | null; title: string | null; created_at: string; message_count: number; estimated_bytes: number }[]>`
+    const [head] = await tx<{ conversation: string; user_id: string; email: string | null; title: string | null; created_at: string; deleted_at: string | null; message_count: number; estimated_bytes: number }[]>`
       select to_jsonb(c)::text as conversation, c.user_id, u.email, c.title,
-             to_jsonb(c) ->> 'created_at' as created_at,
+             to_jsonb(c) ->> 'created_at' as created_at, to_jsonb(c) ->> 'deleted_at' as deleted_at,
              (select count(*)::int from public.messages m where m.conversation_id = c.id) as message_count,
              (select coalesce(sum(octet_length(m.content) + octet_length(m.metadata::text) + 400), 0)::bigint
                 from public.messages m where m.conversation_id = c.id) as estimated_bytes
@@ -54,6 +56,7 @@ export async function withSnapshot<T>(
         userEmail: head.email,
         title: head.title,
         createdAt: head.created_at,
+        deletedAt: head.deleted_at,
         messageCount: head.message_count,
         estimatedBytes: Number(head.estimated_bytes),
       },

@@ -70,9 +70,11 @@ export interface ArchiveOutcome {
 export async function archiveOne(deps: WorkerDeps, job: ClaimedJob): Promise<ArchiveOutcome> {
   const { sql, s3, s3Config, settings, workerId } = deps;
   if (!s3 || !s3Config.configured) throw new Error('S3 is not configured');
-  const archivedAt = new Date().toISOString();
   const stored = await withSnapshot(sql, job.subject_id, async (head, readMessages) => {
     if (!head) return null;
+    // The document's archived_at is the moment the conversation froze, so every
+    // attempt writes the same bytes (the index records when S3 acknowledged).
+    const archivedAt = head.deletedAt ?? new Date().toISOString();
     const key = archiveKey(s3Config.prefix, head.userId, job.subject_id);
     return storeArchive({
       s3,

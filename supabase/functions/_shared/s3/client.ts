@@ -5,7 +5,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.ts';
 
-export function createS3Client(config: Extract<S3Config, { configured: true }>): S3Client {
+export function createS3Client(config: Extract<S3Config, { configured: true }>, options: { maxAttempts?: number } = {}): S3Client {
   const client = new S3Client({
     region: config.region,
     endpoint: config.endpoint,
@@ -13,7 +13,8 @@ export function createS3Client(config: Extract<S3Config, { configured: true }>):
     credentials: config.credentials,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 2,
+    // Workers retry through the job table; operator tools pass more attempts.
+    maxAttempts: options.maxAttempts ?? 2,
     requestHandler: { requestTimeout: config.requestTimeoutMs, connectionTimeout: Math.min(5000, config.requestTimeoutMs) },
   });
   // Every call gets a deadline, whichever HTTP handler the runtime picked (the

@@ -1,0 +1,57 @@
+// Request schemas of the conversations API. Unknown fields are refused.
+import { z } from 'zod';
+import type { ConversationLimits } from './limits.ts';
+
+const jsonSize = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
+const utf8Size = (value: string) => new TextEncoder().encode(value).length;
+
+const metadataObject = z.record(z.string(), z.unknown());
+
+export function schemas(limits: ConversationLimits) {
+  const metadata = metadataObject;
+  return {
+    createConversation: z
+      .object({
+        title: z.string().max(limits.maxTitleChars).nullable().optional(),
+        metadata: metadata.optional(),
+        ttl_hours: z.number().int().min(1).max(limits.maxTtlHours).nullable().optional(),
+      })
+      .strict(),
+    addMessage: z
+      .object({
+        role: z.enum(['user', 'assistant', 'system', 'tool']),
+        content: z.string(),
+        metadata: metadata.optional(),
+        feedback: z.enum(['positive', 'negative']).nullable().optional(),
+        model: z.string().max(200).nullable().optional(),
+        tokens: z.number().int().min(0).max(2_147_483_647).nullable().optional(),
+        duration_ms: z.number().int().min(0).max(2_147_483_647).nullable().optional(),
+      })
+      .strict(),
+    feedback: z.object({ feedback: z.enum(['positive', 'negative']).nullable() }).strict(),
+    extend: z.object({ hours: z.number().int().min(1).max(limits.maxTtlHours) }).strict(),
+    listQuery: z
+      .object({
+        limit: z.coerce.number().int().min(1).max(limits.maxPageSize).default(limits.defaultPageSize),
+        cursor: z.string().max(200).optional(),
+      })
+      .strict(),
+    historyQuery: z
+      .object({
+        limit: z.coerce.number().int().min(1).max(limits.maxPageSize).default(limits.defaultHistory),
+        before: z.string().max(200).optional(),
+      })
+      .strict(),
+  };
+}
+
+/** Size limits are 413s with their own codes, checked after the shape is known. */
+export function oversize(limits: ConversationLimits, message: { content?: string; metadata?: unknown }): string | null {
+  if (message.content !== undefined && utf8Size(message.content) > limits.maxContentBytes) {
+    return `content is larger than ${limits.maxContentBytes} bytes`;
+  }
+  if (message.metadata !== undefined && jsonSize(message.metadata) > limits.maxMetadataBytes) {
+    return `metadata is larger than ${limits.maxMetadataBytes} bytes`;
+  }
+  return null;
+}
