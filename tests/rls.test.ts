@@ -45,18 +45,23 @@ function actor(name: ActorName): Actor {
   return { kind: 'user', id: user.id, email: user.email };
 }
 
+// Conversations, files and analyses are deleted S3-first: a permitted DELETE
+// marks the row (deleted_at) and queues a job; the row goes later. So a
+// delete is "allowed" when the actor's statement marked the row, checked
+// after switching back to the superuser inside the same transaction.
+async function gatedDelete(tx: Tx, table: 'conversations' | 'files' | 'analyses', id: string): Promise<number> {
+  await tx`delete from ${tx(table)} where id = ${id}`;
+  await tx`select set_config('role', 'postgres', true)`;
+  return (await tx`select 1 from ${tx(table)} where id = ${id} and deleted_at is not null`).length;
+}
+
 // Each operation targets the owner's row; inserts claim the owner as user_id.
 const operations: Record<Table, Record<Operation, (tx: Tx) => Promise<number>>> = {
   conversations: {
     select: async (tx) => (await tx`select id from conversations where id = ${ids.conversation}`).length,
     insert: async (tx) => (await tx`insert into conversations (user_id, title) values (${owner.id}, 'new')`).count,
     update: async (tx) => (await tx`update conversations set title = 'renamed' where id = ${ids.conversation}`).count,
-    // A delete becomes a pending archive (the row stays until S3 has it), so
-    // "allowed" means the archive was queued for this actor's delete.
-    delete: async (tx) => {
-      await tx`delete from conversations where id = ${ids.conversation}`;
-      return (await tx`select 1 from archived_conversations where conversation_id = ${ids.conversation} and status = 'pending'`).length;
-    },
+    delete: (tx) => gatedDelete(tx, 'conversations', ids.conversation),
   },
   messages: {
     select: async (tx) => (await tx`select id from messages where id = ${ids.message}`).length,
@@ -73,7 +78,7 @@ const operations: Record<Table, Record<Operation, (tx: Tx) => Promise<number>>> 
                        values (${id}, ${owner.id}, 'b.txt', 'b.txt', 1, 'text/plain', ${`files/${owner.id}/${id}/b.txt`})`).count;
     },
     update: async (tx) => (await tx`update files set name = 'renamed.pdf' where id = ${ids.file}`).count,
-    delete: async (tx) => (await tx`delete from files where id = ${ids.file}`).count,
+    delete: (tx) => gatedDelete(tx, 'files', ids.file),
   },
   analyses: {
     select: async (tx) => (await tx`select id from analyses where id = ${ids.analysis}`).length,
@@ -84,7 +89,7 @@ const operations: Record<Table, Record<Operation, (tx: Tx) => Promise<number>>> 
     },
     // Documents are immutable for users; only the server updates status.
     update: async (tx) => (await tx`update analyses set status = 'stored' where id = ${ids.analysis}`).count,
-    delete: async (tx) => (await tx`delete from analyses where id = ${ids.analysis}`).count,
+    delete: (tx) => gatedDelete(tx, 'analyses', ids.analysis),
   },
 };
 

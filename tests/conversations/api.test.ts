@@ -171,6 +171,7 @@ describe('bad input', () => {
     ['ttl_hours not an integer', 'POST', '/conversations', { ttl_hours: 1.5 }, 400, 'invalid_request'],
     ['malformed JSON', 'POST', '/conversations', '{"title": ', 400, 'invalid_json'],
     ['an unknown role', 'POST', '/conversations/:id/messages', { role: 'robot', content: 'x' }, 400, 'invalid_request'],
+    ['content with a NUL character', 'POST', '/conversations/:id/messages', { role: 'user', content: 'a\u0000b' }, 400, 'invalid_request'],
     ['content missing', 'POST', '/conversations/:id/messages', { role: 'user' }, 400, 'invalid_request'],
     ['content of the wrong type', 'POST', '/conversations/:id/messages', { role: 'user', content: 5 }, 400, 'invalid_request'],
     ['negative tokens', 'POST', '/conversations/:id/messages', { role: 'user', content: 'x', tokens: -1 }, 400, 'invalid_request'],

@@ -10,6 +10,7 @@ export type Database = {
         Row: {
           "conversation_id": string | null;
           "created_at": string;
+          "deleted_at": string | null;
           "error": string | null;
           "id": string;
           "kind": string;
@@ -24,6 +25,7 @@ export type Database = {
         Insert: {
           "conversation_id"?: string | null;
           "created_at"?: string;
+          "deleted_at"?: string | null;
           "error"?: string | null;
           "id"?: string;
           "kind": string;
@@ -37,6 +39,7 @@ export type Database = {
         Update: {
           "conversation_id"?: string | null;
           "created_at"?: string;
+          "deleted_at"?: string | null;
           "error"?: string | null;
           "id"?: string;
           "kind"?: string;
@@ -139,6 +142,7 @@ export type Database = {
         Row: {
           "content_type": string;
           "created_at": string;
+          "deleted_at": string | null;
           "document_type": string | null;
           "error": string | null;
           "id": string;
@@ -160,6 +164,7 @@ export type Database = {
         Insert: {
           "content_type": string;
           "created_at"?: string;
+          "deleted_at"?: string | null;
           "document_type"?: string | null;
           "error"?: string | null;
           "id"?: string;
@@ -180,6 +185,7 @@ export type Database = {
         Update: {
           "content_type"?: string;
           "created_at"?: string;
+          "deleted_at"?: string | null;
           "document_type"?: string | null;
           "error"?: string | null;
           "id"?: string;

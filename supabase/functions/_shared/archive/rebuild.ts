@@ -7,7 +7,7 @@ import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/cli
 import type { S3Config } from '../config.ts';
 import type { Sql } from '../db/client.ts';
 import { parseArchiveKey } from '../s3/keys.ts';
-import { describeS3Error, listKeys } from '../s3/objects.ts';
+import { describeS3Error, listFolders, listKeys } from '../s3/objects.ts';
 
 type ConfiguredS3 = Extract<S3Config, { configured: true }>;
 
@@ -73,9 +73,17 @@ export async function rebuildIndex(options: {
   const root = config.prefix ? `${config.prefix}/archived_conversations/` : 'archived_conversations/';
   const report: RebuildReport = { objects: 0, indexed: 0, unchanged: 0, skipped_live: 0, skipped_unknown_user: 0, vanished: 0, invalid: [], metadata_files: 0 };
 
+  // User by user: one unreadable folder is reported, not fatal to the rest.
   const keys: string[] = [];
-  for await (const object of listKeys(s3, config.bucket, root)) {
-    if (parseArchiveKey(config.prefix, object.key)) keys.push(object.key);
+  const folders = await listFolders(s3, config.bucket, root);
+  for (const folder of folders.length > 0 ? folders : [root]) {
+    try {
+      for await (const object of listKeys(s3, config.bucket, folder)) {
+        if (parseArchiveKey(config.prefix, object.key)) keys.push(object.key);
+      }
+    } catch (error) {
+      report.invalid.push({ key: folder, reason: `could not list: ${describeS3Error('ListObjectsV2', error)}` });
+    }
   }
   report.objects = keys.length;
 

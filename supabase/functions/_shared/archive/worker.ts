@@ -4,6 +4,7 @@
 // dead-letter in the database; nothing is deleted unless S3 acknowledged.
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.ts';
+import { processFile } from '../files/process.ts';
 import type { Sql } from '../db/client.ts';
 import { archiveKey } from '../s3/keys.ts';
 import { deleteEverything, describeS3Error, listFolders, listKeys } from '../s3/objects.ts';
@@ -26,6 +27,8 @@ export interface DrainSummary {
   claimed: number;
   archived: number;
   erased_users: number;
+  processed_files: number;
+  deleted_objects: number;
   skipped: number;
   retrying: number;
   dead: number;
@@ -113,6 +116,21 @@ export async function eraseUserObjects(deps: WorkerDeps, job: ClaimedJob): Promi
   return deleted;
 }
 
+/** Deletes a file's or analysis document's objects, then (in one transaction) its row and job. */
+async function deleteS3Backed(deps: WorkerDeps, job: ClaimedJob, table: 'files' | 'analyses'): Promise<void> {
+  const { sql, s3, s3Config } = deps;
+  if (!s3 || !s3Config.configured) throw new Error('S3 is not configured');
+  const [row] = table === 'files'
+    ? await sql<{ s3_key: string }[]>`select s3_key from public.files where id = ${job.subject_id}`
+    : await sql<{ s3_key: string }[]>`select s3_key from public.analyses where id = ${job.subject_id}`;
+  if (row) {
+    // A file's folder holds the upload and its derived objects (extracted text).
+    const target = table === 'files' ? { prefix: row.s3_key.slice(0, row.s3_key.lastIndexOf('/') + 1) } : { key: row.s3_key };
+    await deleteEverything(s3, s3Config.bucket, target);
+  }
+  await sql`select private.complete_delete(${job.job_id}, ${deps.workerId}, ${table}, ${job.subject_id})`;
+}
+
 /** analysis/{yyyy}/{mm}/{user_id}/ folders of one user, found month by month. */
 async function userAnalysisPrefixes(s3: S3Client, bucket: string, root: string, userId: string): Promise<string[]> {
   const years = await listFolders(s3, bucket, root);
@@ -137,7 +155,7 @@ async function userAnalysisPrefixes(s3: S3Client, bucket: string, root: string, 
 /** Claims and processes jobs until none are due or the time budget is spent. */
 export async function drainJobs(deps: WorkerDeps, budgetMs = deps.settings.budgetMs): Promise<DrainSummary> {
   const { sql, settings, workerId, log } = deps;
-  const summary: DrainSummary = { worker: workerId, claimed: 0, archived: 0, erased_users: 0, skipped: 0, retrying: 0, dead: 0, lost: 0 };
+  const summary: DrainSummary = { worker: workerId, claimed: 0, archived: 0, erased_users: 0, processed_files: 0, deleted_objects: 0, skipped: 0, retrying: 0, dead: 0, lost: 0 };
   if (!deps.s3Config.configured) {
     // Jobs wait in the table; nothing is deleted until S3 is configured.
     summary.idle_reason = deps.s3Config.problem;
@@ -145,10 +163,13 @@ export async function drainJobs(deps: WorkerDeps, budgetMs = deps.settings.budge
   }
   const deadline = Date.now() + budgetMs;
 
-  const fail = async (job: ClaimedJob, error: unknown) => {
+  const fail = async (job: ClaimedJob, error: unknown, kind?: string) => {
     const message = describeError(error);
     const [{ status }] = await sql<{ status: string }[]>`
       select private.fail_job(${job.job_id}, ${workerId}, ${message}, ${settings.backoffBaseSeconds}) as status`;
+    if (status === 'dead' && kind === 'process_file') {
+      await sql`update public.files set status = 'failed', error = ${message} where id = ${job.subject_id} and deleted_at is null`;
+    }
     if (status === 'dead') summary.dead++;
     else if (status === 'pending') summary.retrying++;
     else summary.lost++;
@@ -162,8 +183,15 @@ export async function drainJobs(deps: WorkerDeps, budgetMs = deps.settings.budge
     const archives = await sql<ClaimedJob[]>`
       select job_id, conversation_id as subject_id, user_id, attempts, max_attempts
         from private.claim_archive_jobs(${workerId}, ${settings.batchSize}, ${settings.leaseSeconds})`;
-    if (erasures.length === 0 && archives.length === 0) break;
-    summary.claimed += erasures.length + archives.length;
+    const others: Array<ClaimedJob & { kind: string }> = [];
+    for (const kind of ['delete_file', 'delete_analysis', 'process_file']) {
+      const claimed = await sql<ClaimedJob[]>`
+        select job_id, subject_id, user_id, attempts, max_attempts
+          from private.claim_jobs(${kind}, ${workerId}, ${settings.batchSize}, ${settings.leaseSeconds})`;
+      others.push(...claimed.map((job) => ({ ...job, kind })));
+    }
+    if (erasures.length === 0 && archives.length === 0 && others.length === 0) break;
+    summary.claimed += erasures.length + archives.length + others.length;
 
     for (const job of erasures) {
       try {
@@ -173,6 +201,21 @@ export async function drainJobs(deps: WorkerDeps, budgetMs = deps.settings.budge
         await fail(job, error);
       }
     }
+    await inPool(others, settings.concurrency, async (job) => {
+      try {
+        if (job.kind === 'process_file') {
+          const outcome = await processFile(sql, deps.s3!, deps.s3Config as Extract<S3Config, { configured: true }>, job.subject_id);
+          await sql`select private.finish_job(${job.job_id}, ${workerId})`;
+          if (outcome === 'processed') summary.processed_files++;
+          else summary.skipped++;
+        } else {
+          await deleteS3Backed(deps, job, job.kind === 'delete_file' ? 'files' : 'analyses');
+          summary.deleted_objects++;
+        }
+      } catch (error) {
+        await fail(job, error, job.kind).catch((e) => log(`could not record the failure of job ${job.job_id}: ${describeError(e)}`));
+      }
+    });
     await inPool(archives, settings.concurrency, async (job) => {
       try {
         const { outcome } = await archiveOne(deps, job);

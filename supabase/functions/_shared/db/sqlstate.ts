@@ -8,6 +8,9 @@ const BY_SQLSTATE: Record<string, () => AppError> = {
   '23503': () => errors.conflict('A referenced resource does not exist.'), // foreign_key_violation
   '23514': () => errors.invalidRequest('The data violates a constraint.'), // check_violation
   '22P02': () => errors.invalidRequest('A value has the wrong format.'), // invalid_text_representation
+  '22021': () => errors.invalidRequest('Text may not contain NUL characters.'), // character_not_in_repertoire
+  '22P05': () => errors.invalidRequest('Text holds a character the database cannot store.'), // untranslatable_character
+  '22001': () => errors.invalidRequest('A value is too long.'), // string_data_right_truncation
   P0002: () => errors.notFound('The resource'), // no_data_found, raised by our triggers
   SA001: () => errors.archiveCorrupt(), // raised by restore_archived_conversation
   SA002: () => errors.archiveNotReady('not stored'),

@@ -15,6 +15,9 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   archive_corrupt: 422,
+  upload_rejected: 422,
+  upload_missing: 409,
+  checksum_mismatch: 422,
   service_unavailable: 503,
   storage_unavailable: 503,
   internal_error: 500,
@@ -56,5 +59,9 @@ export const errors = {
     new AppError('archive_not_ready', `The archive is not stored yet (it is ${status}).`, { status }),
   archiveCorrupt: () =>
     new AppError('archive_corrupt', 'The stored archive does not match its checksum; it was not used.'),
+  unsupportedMediaType: (message: string) => new AppError('unsupported_media_type', message),
+  uploadMissing: () => new AppError('upload_missing', 'The file has not been uploaded yet; PUT it to the upload URL first.'),
+  uploadRejected: (reason: string) => new AppError('upload_rejected', `The upload was rejected: ${reason}. The object was removed.`, { reason }),
+  checksumMismatch: (what: string) => new AppError('checksum_mismatch', `The stored ${what} does not match its checksum.`),
   internal: () => new AppError('internal_error', 'Something went wrong on our side.'),
 };

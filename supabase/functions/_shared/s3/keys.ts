@@ -25,3 +25,16 @@ export function parseArchiveKey(prefix: string, key: string): { userId: string; 
   const match = rest && /^archived_conversations\/([0-9a-f-]{36})\/([0-9a-f-]{36})\.json\.gz$/.exec(rest);
   return match ? { userId: match[1]!, conversationId: match[2]! } : null;
 }
+
+/** files/{user_id}/{file_id}/{safe_name}: the name part must come from files/types.ts safeFileName. */
+export function fileKey(prefix: string, userId: string, fileId: string, safeName: string): string {
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(safeName) || /^\.+$/.test(safeName)) throw new Error('file name is not a safe key segment');
+  return withPrefix(prefix, `files/${assertUuid(userId, 'user id')}/${assertUuid(fileId, 'file id')}/${safeName}`);
+}
+
+/** analysis/{yyyy}/{mm}/{user_id}/{id}.json, dated in UTC. */
+export function analysisKey(prefix: string, userId: string, id: string, at: Date): string {
+  const yyyy = String(at.getUTCFullYear()).padStart(4, '0');
+  const mm = String(at.getUTCMonth() + 1).padStart(2, '0');
+  return withPrefix(prefix, `analysis/${yyyy}/${mm}/${assertUuid(userId, 'user id')}/${assertUuid(id, 'analysis id')}.json`);
+}

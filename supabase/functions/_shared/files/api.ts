@@ -1,0 +1,228 @@
+// The files API (function `files`, user JWT). The browser uploads straight to
+// S3 with a presigned PUT bound to the key, content type and length; the
+// function never sees the bytes (small files may be posted to it directly as
+// multipart/form-data). Rows are read and written as the user (RLS).
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { callerOf } from '../auth/caller.ts';
+import { readPlatformConfig, readS3Config, type EnvGetter } from '../config.ts';
+import { decodeCursor, encodeCursor } from '../conversations/cursor.ts';
+import { asUser } from '../db/as-user.ts';
+import { createSql, type Sql } from '../db/client.ts';
+import { isUuid } from '../ids.ts';
+import { readJsonBody } from '../http/body.ts';
+import { errors } from '../http/errors.ts';
+import { json } from '../http/respond.ts';
+import { Router } from '../http/router.ts';
+import { withHttp, type Handler } from '../http/serve.ts';
+import { parseOr400 } from '../http/validate.ts';
+import { createS3Client } from '../s3/client.ts';
+import { fileKey } from '../s3/keys.ts';
+import { describeS3Error } from '../s3/objects.ts';
+import { readFileSettings } from './settings.ts';
+import { displayName, safeFileName, sniffMatches } from './types.ts';
+
+type Row = Record<string, unknown> & { id: string; s3_key: string; size: number; content_type: string; sha256: string | null; status: string };
+
+const SNIFF_BYTES = 512;
+
+export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Client | null } = {}): Handler {
+  const platform = readPlatformConfig(env);
+  const s3Config = readS3Config(env);
+  const settings = readFileSettings(env);
+  const sql = deps.sql ?? createSql(platform.dbUrl ?? '', { applicationName: 'strata-files' });
+  const s3 = deps.s3 !== undefined ? deps.s3 : s3Config.configured ? createS3Client(s3Config) : null;
+
+  const Create = z
+    .object({
+      name: z.string().min(1).max(1024),
+      content_type: z.string().min(1).max(200),
+      size: z.number().int().min(1),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex characters').optional(),
+    })
+    .strict();
+  const ListQuery = z
+    .object({
+      limit: z.coerce.number().int().min(1).max(100).default(20),
+      cursor: z.string().max(200).optional(),
+      status: z.enum(['pending_upload', 'uploaded', 'processing', 'processed', 'failed']).optional(),
+    })
+    .strict();
+
+  const user = (request: Request) => {
+    const caller = callerOf(request);
+    if (caller.kind !== 'user') throw errors.unauthorized();
+    return caller;
+  };
+  const storage = () => {
+    if (!s3 || !s3Config.configured) throw errors.serviceUnavailable(s3Config.configured ? 'S3 is not available.' : s3Config.problem);
+    return { s3, config: s3Config };
+  };
+  const s3Call = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      console.error(describeS3Error(operation, error));
+      throw errors.storageUnavailable();
+    }
+  };
+  const checkDeclared = (contentType: string, size: number) => {
+    const type = contentType.split(';')[0]!.trim().toLowerCase();
+    if (!settings.allowedTypes.includes(type)) {
+      throw errors.unsupportedMediaType(`Content type ${type} is not accepted; allowed: ${settings.allowedTypes.join(', ')}.`);
+    }
+    if (size > settings.maxBytes) throw errors.payloadTooLarge(`Files may be at most ${settings.maxBytes} bytes.`);
+    return type;
+  };
+  const idParam = (value: string | undefined) => {
+    if (!isUuid(value)) throw errors.invalidId('file id');
+    return value.toLowerCase();
+  };
+  const publicFile = (row: Row) => ({ ...row, size: Number(row.size) });
+
+  const insertRow = (claims: Record<string, unknown>, userId: string, input: { name: string; contentType: string; size: number; sha256?: string }) => {
+    const id = crypto.randomUUID();
+    const key = fileKey(s3Config.configured ? s3Config.prefix : '', userId, id, safeFileName(input.name));
+    return asUser(sql, claims, async (tx) => {
+      const [row] = await tx<{ row: Row }[]>`
+        insert into public.files (id, name, original_name, size, content_type, s3_key, sha256)
+        values (${id}, ${displayName(input.name)}, ${Array.from(input.name.replace(/\u0000/g, '')).slice(0, 1024).join('')}, ${input.size}, ${input.contentType}, ${key}, ${input.sha256 ?? null})
+        returning to_jsonb(files) as row`;
+      return row!.row;
+    });
+  };
+
+  /** Checks an uploaded object against the declaration; on mismatch the row fails and the object goes. */
+  const verifyUpload = async (claims: Record<string, unknown>, row: Row): Promise<Row> => {
+    const { s3: client, config } = storage();
+    const head = await client.send(new HeadObjectCommand({ Bucket: config.bucket, Key: row.s3_key })).catch((error) => {
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
+      console.error(describeS3Error('HeadObject', error));
+      throw errors.storageUnavailable();
+    });
+    if (!head) throw errors.uploadMissing();
+    let reason: string | null = null;
+    if (Number(head.ContentLength) !== Number(row.size)) reason = `size is ${head.ContentLength} bytes, ${row.size} were declared`;
+    if (!reason) {
+      const range = row.sha256 ? undefined : `bytes=0-${SNIFF_BYTES - 1}`;
+      const object = await s3Call('GetObject', () => client.send(new GetObjectCommand({ Bucket: config.bucket, Key: row.s3_key, Range: range })));
+      const bytes = await object.Body!.transformToByteArray();
+      if (!sniffMatches(row.content_type, bytes.subarray(0, SNIFF_BYTES))) reason = `its content is not ${row.content_type}`;
+      else if (row.sha256 && createHash('sha256').update(bytes).digest('hex') !== row.sha256) reason = 'its sha256 differs from the declared one';
+    }
+    if (reason) {
+      await s3Call('DeleteObject', () => client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: row.s3_key })));
+      await asUser(sql, claims, (tx) => tx`update public.files set status = 'failed', error = ${`upload rejected: ${reason}`} where id = ${row.id}`);
+      throw errors.uploadRejected(reason);
+    }
+    return asUser(sql, claims, async (tx) => {
+      const [updated] = await tx<{ row: Row }[]>`
+        update public.files set status = 'uploaded' where id = ${row.id} and status = 'pending_upload' returning to_jsonb(files) as row`;
+      return updated?.row ?? row;
+    });
+  };
+
+  const router = new Router('files')
+    .on('POST', '/', async (request) => {
+      const caller = user(request);
+      const { s3: client, config } = storage();
+      const type = request.headers.get('content-type') ?? '';
+      if (type.startsWith('multipart/form-data')) {
+        // Small files straight through the function.
+        const declared = Number(request.headers.get('content-length') ?? NaN);
+        if (Number.isFinite(declared) && declared > settings.directMaxBytes + 64 * 1024) {
+          throw errors.payloadTooLarge(`Direct uploads may be at most ${settings.directMaxBytes} bytes; use the presigned upload.`);
+        }
+        const form = await request.formData().catch(() => {
+          throw errors.invalidRequest('The multipart body could not be read.');
+        });
+        const file = form.get('file');
+        if (!file || typeof file === 'string') throw errors.invalidRequest('Send the file in a form field named "file".');
+        if (file.size > settings.directMaxBytes) throw errors.payloadTooLarge(`Direct uploads may be at most ${settings.directMaxBytes} bytes.`);
+        const contentType = checkDeclared(file.type || 'application/octet-stream', file.size);
+        const bytes = new Uint8Array(await file.arrayBuffer());
+        const row = await insertRow(caller.claims, caller.userId, { name: file.name || 'file', contentType, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+        await s3Call('PutObject', () => client.send(new PutObjectCommand({ Bucket: config.bucket, Key: row.s3_key, Body: bytes, ContentType: contentType, ...(config.sse === 'none' ? {} : { ServerSideEncryption: config.sse }) })));
+        return json({ file: publicFile(await verifyUpload(caller.claims, row)) }, 201);
+      }
+      const input = parseOr400(Create, await readJsonBody(request, 16 * 1024), 'file');
+      const contentType = checkDeclared(input.content_type, input.size);
+      const row = await insertRow(caller.claims, caller.userId, { name: input.name, contentType, size: input.size, sha256: input.sha256 });
+      const url = await s3Call('presign PutObject', () =>
+        getSignedUrl(
+          client,
+          new PutObjectCommand({ Bucket: config.bucket, Key: row.s3_key, ContentType: contentType, ContentLength: input.size, ...(config.sse === 'none' ? {} : { ServerSideEncryption: config.sse }) }),
+          { expiresIn: settings.urlTtlSeconds, signableHeaders: new Set(['content-type', 'content-length']) },
+        ),
+      );
+      return json(
+        {
+          file: publicFile(row),
+          upload: {
+            method: 'PUT',
+            url,
+            headers: { 'content-type': contentType, ...(config.sse === 'none' ? {} : { 'x-amz-server-side-encryption': config.sse }) },
+            expires_at: new Date(Date.now() + settings.urlTtlSeconds * 1000).toISOString(),
+          },
+        },
+        201,
+      );
+    })
+    .on('POST', '/:id/complete', async (request, params) => {
+      const caller = user(request);
+      const id = idParam(params.id);
+      const [row] = await asUser(sql, caller.claims, (tx) => tx<{ row: Row }[]>`select to_jsonb(f) as row from public.files f where id = ${id}`);
+      if (!row) throw errors.notFound('File');
+      if (row.row.status !== 'pending_upload') return json({ file: publicFile(row.row) });
+      return json({ file: publicFile(await verifyUpload(caller.claims, row.row)) });
+    })
+    .on('GET', '/', async (request, _params, url) => {
+      const caller = user(request);
+      const { limit, cursor, status } = parseOr400(ListQuery, Object.fromEntries(url.searchParams), 'query');
+      const after = cursor ? decodeCursor(cursor) : null;
+      const rows = await asUser(sql, caller.claims, (tx) => tx<{ row: Row }[]>`
+        select to_jsonb(f) as row from public.files f
+         where ${status ? tx`f.status = ${status}` : tx`true`}
+           and ${after ? tx`(f.created_at, f.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : tx`true`}
+         order by f.created_at desc, f.id desc
+         limit ${limit + 1}`);
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return json({
+        files: page.map((r) => publicFile(r.row)),
+        next_cursor: rows.length > limit && last ? encodeCursor(last.row.created_at as string, last.row.id) : null,
+      });
+    })
+    .on('GET', '/:id', async (request, params) => {
+      const caller = user(request);
+      const id = idParam(params.id);
+      const [row] = await asUser(sql, caller.claims, (tx) => tx<{ row: Row }[]>`select to_jsonb(f) as row from public.files f where id = ${id}`);
+      if (!row) throw errors.notFound('File');
+      let download: { url: string; expires_at: string } | null = null;
+      if (['uploaded', 'processing', 'processed'].includes(row.row.status)) {
+        const { s3: client, config } = storage();
+        const url = await s3Call('presign GetObject', () =>
+          getSignedUrl(client, new GetObjectCommand({ Bucket: config.bucket, Key: row.row.s3_key }), { expiresIn: settings.urlTtlSeconds }),
+        );
+        download = { url, expires_at: new Date(Date.now() + settings.urlTtlSeconds * 1000).toISOString() };
+      }
+      return json({ file: publicFile(row.row), download });
+    })
+    .on('DELETE', '/:id', async (request, params) => {
+      const caller = user(request);
+      const id = idParam(params.id);
+      const found = await asUser(sql, caller.claims, async (tx) => {
+        const [row] = await tx`select 1 from public.files where id = ${id}`;
+        if (!row) return false;
+        // Becomes an S3-first delete job (see the file lifecycle migration).
+        await tx`delete from public.files where id = ${id}`;
+        return true;
+      });
+      if (!found) throw errors.notFound('File');
+      return json({ file_id: id, status: 'deleting' }, 202);
+    });
+
+  return withHttp((request) => router.handle(request));
+}

@@ -1,0 +1,28 @@
+// Limits of the files and analyses APIs, from the environment.
+import type { EnvGetter } from '../config.ts';
+import { DOCUMENT_TYPES } from './types.ts';
+
+export interface FileSettings {
+  allowedTypes: string[];
+  maxBytes: number;
+  directMaxBytes: number;
+  urlTtlSeconds: number;
+  analysisMaxBytes: number;
+}
+
+function int(env: EnvGetter, name: string, fallback: number, min: number, max: number): number {
+  const value = Number(env(name));
+  return env(name) && Number.isInteger(value) ? Math.min(max, Math.max(min, value)) : fallback;
+}
+
+export function readFileSettings(env: EnvGetter): FileSettings {
+  const types = (env('FILES_ALLOWED_TYPES') ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
+  return {
+    // Only types Strata can check and process.
+    allowedTypes: (types.length ? types : Object.keys(DOCUMENT_TYPES)).filter((t) => t in DOCUMENT_TYPES),
+    maxBytes: int(env, 'FILES_MAX_BYTES', 50 * 1024 * 1024, 1, 5 * 1024 * 1024 * 1024),
+    directMaxBytes: int(env, 'FILES_DIRECT_MAX_BYTES', 5 * 1024 * 1024, 1, 50 * 1024 * 1024),
+    urlTtlSeconds: int(env, 'FILES_URL_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
+    analysisMaxBytes: int(env, 'ANALYSIS_MAX_BYTES', 5 * 1024 * 1024, 2, 100 * 1024 * 1024),
+  };
+}
