@@ -16,7 +16,7 @@ describe('function configuration', async () => {
   const verify = readVerifyJwt(path.join(PROJECT_ROOT, 'supabase', 'config.toml'));
 
   it('knows the functions', () => {
-    expect(names.sort()).toEqual(['analyses', 'archive', 'archive-worker', 'conversations', 'files', 'health']);
+    expect(names.sort()).toEqual(['analyses', 'archive', 'archive-worker', 'conversations', 'files', 'health', 'storage']);
   });
 
   it.each(names)('%s has verify_jwt = true in config.toml', (name) => {

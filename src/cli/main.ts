@@ -2,6 +2,7 @@
 import { archiveCommand } from './commands/archive.ts';
 import { expireCommand } from './commands/expire.ts';
 import { genCommand } from './commands/gen.ts';
+import { bucketCommand, migrateLocalCommand, storageCommand, verifyCommand } from './commands/storage.ts';
 import { statusCommand } from './commands/status.ts';
 import { userCommand } from './commands/user.ts';
 import { CliError, parseArgs, printError } from './output.ts';
@@ -23,6 +24,12 @@ Archive (the local stack, or the deployment named by SUPABASE_DB_URL and the S3 
 Conversations:
   expire [--json]                     Run the expiry sweep now (archive or delete, per private.settings)
 
+Storage:
+  storage info [--json]               Bucket, region, prefix, versioning, encryption, totals by kind
+  bucket setup [--json]               Create and configure the bucket; reports settings the endpoint refuses
+  verify [--fix] [--grace-hours H]    Compare S3 with every metadata table; --fix deletes old orphans
+  migrate-local DIR [--user U]        Import a folder of JSON analyses and files, idempotently
+
 Options:
   --json                     Print one JSON document instead of text
   -h, --help                 Show this help
@@ -38,6 +45,10 @@ const COMMANDS: Record<string, { run: Command; valueFlags?: string[] }> = {
   gen: { run: genCommand },
   archive: { run: archiveCommand, valueFlags: ['budget', 'conversation'] },
   expire: { run: expireCommand },
+  storage: { run: storageCommand },
+  bucket: { run: bucketCommand },
+  verify: { run: verifyCommand, valueFlags: ['grace-hours'] },
+  'migrate-local': { run: migrateLocalCommand, valueFlags: ['user'] },
 };
 
 export async function main(argv: string[]): Promise<number> {

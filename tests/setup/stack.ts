@@ -102,6 +102,8 @@ export default async function setup(project: TestProject) {
     await stack.stop();
     await proxy.stop();
     if (process.env.STRATA_TEST_LOGS_ON_EXIT) process.stderr.write(logs.join('\n') + '\n');
-    await rm(stateDir, { recursive: true, force: true });
+    // STRATA_TEST_KEEP=1 keeps the database and S3 files for a post-mortem.
+    if (process.env.STRATA_TEST_KEEP) process.stderr.write(`kept the test stack's data in ${stateDir}\n`);
+    else await rm(stateDir, { recursive: true, force: true });
   };
 }

@@ -1,0 +1,144 @@
+// strata storage info | bucket setup | verify [--fix] | migrate-local DIR:
+// the S3 side of a deployment (or of the local stack).
+import { PROJECT_ROOT } from '../project.ts';
+import path from 'node:path';
+import { readS3Config } from '../../../supabase/functions/_shared/config.ts';
+import { createSql } from '../../../supabase/functions/_shared/db/client.ts';
+import { createS3Client } from '../../../supabase/functions/_shared/s3/client.ts';
+import { storageInfo } from '../../../supabase/functions/_shared/storage/info.ts';
+import { verifyStorage } from '../../../supabase/functions/_shared/storage/verify.ts';
+import { setupBucket } from '../../ops/bucket-setup.ts';
+import { migrateLocal } from '../../ops/migrate-local.ts';
+import { CliError, printFields, printJson, type ParsedArgs } from '../output.ts';
+import { progress } from '../progress.ts';
+import { resolveTargetEnv } from '../target.ts';
+
+async function target() {
+  const { env, source } = await resolveTargetEnv();
+  const s3Config = readS3Config(env);
+  if (!s3Config.configured) throw new CliError('s3_not_configured', s3Config.problem);
+  // Operator tools ride out transient S3 errors rather than stopping half-way.
+  const s3 = createS3Client(s3Config, { maxAttempts: 6 });
+  const sql = createSql(env('SUPABASE_DB_URL')!, { max: 4, applicationName: 'strata-cli' });
+  return { env, source, s3Config, s3, sql };
+}
+
+export async function storageCommand(args: ParsedArgs): Promise<number> {
+  if (args.positional[0] !== 'info') throw new CliError('invalid_arguments', 'Usage: strata storage info [--json]');
+  const { s3Config, s3, sql, source } = await target();
+  try {
+    const info = await storageInfo(sql, s3, s3Config);
+    if (args.flags.has('json')) printJson({ target: source, ...info });
+    else {
+      printFields([
+        ['target', source],
+        ['storage', `${info.storage_type}${info.endpoint ? ` at ${info.endpoint}` : ''}`],
+        ['bucket', info.bucket],
+        ['region', info.region],
+        ['prefix', info.prefix ?? '(none)'],
+        ['versioning', info.versioning],
+        ['encryption', info.encryption],
+        ['archives', `${info.totals.archives.count} (${info.totals.archives.bytes} bytes)`],
+        ['files', `${info.totals.files.count} (${info.totals.files.bytes} bytes)`],
+        ['analyses', `${info.totals.analyses.count} (${info.totals.analyses.bytes} bytes)`],
+      ]);
+    }
+    return 0;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+export async function bucketCommand(args: ParsedArgs): Promise<number> {
+  if (args.positional[0] !== 'setup') throw new CliError('invalid_arguments', 'Usage: strata bucket setup [--json]');
+  const { env, s3Config, s3, sql } = await target();
+  try {
+    const result = await setupBucket(s3, s3Config, env);
+    if (args.flags.has('json')) printJson(result);
+    else {
+      for (const o of result.outcomes) process.stdout.write(`${o.outcome.padEnd(8)} ${o.setting}${o.detail ? ` — ${o.detail}` : ''}\n`);
+      for (const w of result.warnings) process.stdout.write(`note: ${w}\n`);
+    }
+    return 0;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+export async function verifyCommand(args: ParsedArgs): Promise<number> {
+  const json = args.flags.has('json');
+  const graceRaw = args.flags.get('grace-hours');
+  const graceHours = graceRaw === undefined ? 24 : Number(graceRaw);
+  if (!Number.isFinite(graceHours) || graceHours < 0) throw new CliError('invalid_arguments', '--grace-hours must be a number of hours (default 24).');
+  const { s3Config, s3, sql } = await target();
+  const bar = progress('verifying', { quiet: json });
+  try {
+    const report = await verifyStorage({
+      sql,
+      s3,
+      config: s3Config,
+      fix: args.flags.has('fix'),
+      graceHours,
+      onProgress: (phase, done, total) => bar.update(done, total, phase),
+    });
+    bar.finish(`${report.objects} objects, ${report.rows} rows`);
+    if (json) printJson(report);
+    else {
+      printFields([
+        ['objects', report.objects],
+        ['rows', report.rows],
+        ['orphan objects', report.orphans.length],
+        ['missing objects', report.missing.length],
+        ['checksum mismatches', report.mismatched.length],
+        ['unreadable', report.unlistable.length],
+        ['orphans deleted', report.deleted_orphans],
+      ]);
+      for (const o of report.orphans) process.stdout.write(`  orphan   ${o.key} (${o.size} bytes, ${o.last_modified ?? '?'})\n`);
+      for (const m of report.missing) process.stdout.write(`  missing  ${m.key} (${m.table} ${m.id})\n`);
+      for (const m of report.mismatched) process.stdout.write(`  mismatch ${m.key} (${m.table} ${m.id})\n`);
+      for (const u of report.unlistable) process.stdout.write(`  unreadable ${u.prefix}: ${u.reason}\n`);
+    }
+    const clean = report.missing.length === 0 && report.mismatched.length === 0 && report.unlistable.length === 0 && report.orphans.length === report.deleted_orphans;
+    return clean ? 0 : 1;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+export async function migrateLocalCommand(args: ParsedArgs): Promise<number> {
+  const dir = args.positional[0];
+  if (!dir) throw new CliError('invalid_arguments', 'Usage: strata migrate-local DIR [--user ID|EMAIL] [--json]');
+  const json = args.flags.has('json');
+  const { s3Config, s3, sql } = await target();
+  const bar = progress('importing', { quiet: json });
+  try {
+    const user = args.flags.get('user');
+    const report = await migrateLocal({
+      sql,
+      s3,
+      config: s3Config,
+      dir: path.resolve(process.cwd() || PROJECT_ROOT, dir),
+      user: typeof user === 'string' ? user : undefined,
+      onProgress: (done, total) => bar.update(done, total),
+    });
+    bar.finish(`${report.scanned} scanned`);
+    if (json) printJson(report);
+    else {
+      printFields([
+        ['scanned', report.scanned],
+        ['files imported', report.imported.files],
+        ['analyses imported', report.imported.analyses],
+        ['already there', report.unchanged],
+        ['skipped', report.skipped.length],
+        ['verified', `${report.verified.rows} rows, ${report.verified.objects} objects: ${report.verified.ok ? 'ok' : 'MISMATCH'}`],
+      ]);
+      for (const s of report.skipped) process.stdout.write(`  skipped ${s.path}: ${s.reason}\n`);
+    }
+    return report.verified.ok ? 0 : 1;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError('not_found', `No such folder: ${dir}`);
+    throw error;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
