@@ -78,6 +78,13 @@ begin
   if api_url is null or service_key is null then
     return null;
   end if;
+  -- A wake-up to the same worker still waiting to be sent covers this one
+  -- (the worker drains the table, and the sweep re-wakes while jobs are due).
+  if to_regclass('net.http_request_queue') is not null and exists (
+       select 1 from net.http_request_queue q
+        where q.url = rtrim(api_url, '/') || '/functions/v1/' || worker) then
+    return null;
+  end if;
   execute 'select net.http_post(url := $1, body := $2, headers := $3, timeout_milliseconds := 5000)'
     into request_id
     using rtrim(api_url, '/') || '/functions/v1/' || worker,

@@ -134,6 +134,13 @@ security definer
 set search_path = ''
 as $$
 begin
+  -- The final delete, erasure and purge remove whole conversations: no
+  -- per-message lookup on their cascades.
+  if coalesce(current_setting('strata.completing_archive', true), '') = old.conversation_id::text
+     or coalesce(current_setting('strata.purge', true), '') = 'on'
+     or coalesce(current_setting('strata.erasing_user', true), '') <> '' then
+    return case when tg_op = 'DELETE' then old else new end;
+  end if;
   if exists (select 1 from public.conversations c where c.id = old.conversation_id and c.deleted_at is not null) then
     raise exception 'conversation % is being archived; its messages cannot change', old.conversation_id
       using errcode = 'P0002';

@@ -16,6 +16,8 @@ export interface ArchiveSettings {
   streamAboveBytes: number;
   /** Multipart part size. */
   partBytes: number;
+  /** Background drains one function instance runs at once (each is a worker). */
+  maxDrains: number;
 }
 
 function readInt(env: EnvGetter, name: string, fallback: number, min: number, max: number): number {
@@ -34,5 +36,6 @@ export function readArchiveSettings(env: EnvGetter): ArchiveSettings {
     budgetMs: readInt(env, 'ARCHIVE_BUDGET_SECONDS', 50, 1, 3600) * 1000,
     streamAboveBytes: readInt(env, 'ARCHIVE_STREAM_ABOVE_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     partBytes: readInt(env, 'ARCHIVE_PART_BYTES', 8 * 1024 * 1024, 5 * 1024 * 1024, 512 * 1024 * 1024),
+    maxDrains: readInt(env, 'ARCHIVE_MAX_DRAINS', 4, 1, 32),
   };
 }

@@ -34,11 +34,14 @@ export async function withSnapshot<T>(
     const [head] = await tx<{ conversation: string; user_id: string; email: string | null; title: string | null; created_at: string; deleted_at: string | null; message_count: number; estimated_bytes: number }[]>`
       select to_jsonb(c)::text as conversation, c.user_id, u.email, c.title,
              to_jsonb(c) ->> 'created_at' as created_at, to_jsonb(c) ->> 'deleted_at' as deleted_at,
-             (select count(*)::int from public.messages m where m.conversation_id = c.id) as message_count,
-             (select coalesce(sum(octet_length(m.content) + octet_length(m.metadata::text) + 400), 0)::bigint
-                from public.messages m where m.conversation_id = c.id) as estimated_bytes
+             stats.message_count, stats.estimated_bytes
         from public.conversations c
         left join auth.users u on u.id = c.user_id
+        cross join lateral (
+          select count(*)::int as message_count,
+                 coalesce(sum(octet_length(m.content) + octet_length(m.metadata::text) + 400), 0)::bigint as estimated_bytes
+            from public.messages m where m.conversation_id = c.id
+        ) stats
        where c.id = ${conversationId}`;
     if (!head) return use(null, async () => {});
     const readMessages: SnapshotReader = async (onMessages) => {

@@ -3,6 +3,8 @@
 // first pass computes the sha256 that must go into the object's metadata
 // before the upload starts) and gzipped straight into a multipart upload, so
 // memory stays bounded by one part whatever the conversation's size.
+// The sha256 is of the JSON; object metadata carries it with the ids and
+// dates needed to rebuild the index from S3 alone.
 import { createHash } from 'node:crypto';
 import { createGzip, gzipSync } from 'node:zlib';
 import {
@@ -54,43 +56,54 @@ function objectMetadata(head: SnapshotHead, conversationId: string, sha256: stri
   };
 }
 
+const FORMAT_VERSION = 1;
+
 const sseParams = (config: ConfiguredS3) => (config.sse === 'none' ? {} : { ServerSideEncryption: config.sse });
 
-export async function storeArchive(options: {
+export interface ArchiveTarget {
   s3: S3Client;
   config: ConfiguredS3;
   key: string;
   conversationId: string;
   head: SnapshotHead;
-  readMessages: SnapshotReader;
   archivedAt: string;
-  streamAboveBytes: number;
-  partBytes: number;
-}): Promise<StoredArchive> {
-  const { s3, config, key, head, readMessages, archivedAt, conversationId } = options;
-  const formatVersion = 1;
-  const base = { s3_key: key, message_count: head.messageCount, archived_at: archivedAt, format_version: formatVersion, title: head.title };
+}
 
-  if (head.estimatedBytes + head.conversationJson.length <= options.streamAboveBytes) {
-    const chunks: Uint8Array[] = [];
-    await writeDocument(head, readMessages, archivedAt, (chunk) => void chunks.push(chunk));
-    const json = Buffer.concat(chunks);
-    const sha256 = createHash('sha256').update(json).digest('hex');
-    const body = gzipSync(json);
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: config.bucket,
-        Key: key,
-        Body: body,
-        ContentType: 'application/json',
-        ContentEncoding: 'gzip',
-        ContentMD5: md5Base64(body),
-        Metadata: objectMetadata(head, conversationId, sha256, archivedAt, formatVersion),
-        ...sseParams(config),
-      }),
-    );
-    return { ...base, sha256, bytes: body.length, multipart: false };
-  }
+/** True when the conversation is small enough to build in memory. */
+export const fitsInMemory = (head: SnapshotHead, streamAboveBytes: number) =>
+  head.estimatedBytes + head.conversationJson.length <= streamAboveBytes;
+
+/** Builds a small archive in memory (inside the snapshot transaction). */
+export async function buildBuffered(head: SnapshotHead, readMessages: SnapshotReader, archivedAt: string): Promise<{ json: Buffer; sha256: string; body: Buffer }> {
+  const chunks: Uint8Array[] = [];
+  await writeDocument(head, readMessages, archivedAt, (chunk) => void chunks.push(chunk));
+  const json = Buffer.concat(chunks);
+  return { json, sha256: createHash('sha256').update(json).digest('hex'), body: gzipSync(json) };
+}
+
+/** Uploads a built archive with one PutObject (after the snapshot transaction has ended). */
+export async function putBuffered(target: ArchiveTarget, built: { sha256: string; body: Buffer }): Promise<StoredArchive> {
+  const { s3, config, key, head, archivedAt, conversationId } = target;
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: config.bucket,
+      Key: key,
+      Body: built.body,
+      ContentType: 'application/json',
+      ContentEncoding: 'gzip',
+      ContentMD5: md5Base64(built.body),
+      Metadata: objectMetadata(head, conversationId, built.sha256, archivedAt, FORMAT_VERSION),
+      ...sseParams(config),
+    }),
+  );
+  return { s3_key: key, message_count: head.messageCount, archived_at: archivedAt, format_version: FORMAT_VERSION, title: head.title, sha256: built.sha256, bytes: built.body.length, multipart: false };
+}
+
+/** Streams a large archive: two passes over the same snapshot, the second gzipped into a multipart upload. */
+export async function storeStreamed(target: ArchiveTarget & { readMessages: SnapshotReader; partBytes: number }): Promise<StoredArchive> {
+  const { s3, config, key, head, readMessages, archivedAt, conversationId, partBytes } = target;
+  const formatVersion = FORMAT_VERSION;
+  const base = { s3_key: key, message_count: head.messageCount, archived_at: archivedAt, format_version: formatVersion, title: head.title };
 
   // Pass 1: the sha256 of the JSON, streamed.
   const hash = createHash('sha256');
@@ -126,7 +139,7 @@ export async function storeArchive(options: {
       for await (const chunk of gzip as AsyncIterable<Buffer>) {
         pending.push(chunk);
         pendingBytes += chunk.length;
-        if (pendingBytes >= options.partBytes) {
+        if (pendingBytes >= partBytes) {
           const data = Buffer.concat(pending);
           pending = [];
           pendingBytes = 0;

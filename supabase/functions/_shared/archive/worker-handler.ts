@@ -32,13 +32,12 @@ export function createWorkerHandler(env: EnvGetter, options: { background?: Back
   // Background drains running in this instance; a few may overlap (each is a
   // worker), more wake-ups than that are already covered.
   let draining = 0;
-  const maxDraining = 2;
   let invocation = 0;
 
   const getDeps = (): WorkerDeps => {
     if (!platform.dbUrl) throw errors.serviceUnavailable('SUPABASE_DB_URL is not set.');
     deps ??= {
-      sql: createSql(platform.dbUrl, { max: settings.concurrency + 2, applicationName: 'strata-archive-worker' }),
+      sql: createSql(platform.dbUrl, { max: settings.concurrency * 2 + 2, applicationName: 'strata-archive-worker' }),
       s3: s3Config.configured ? createS3Client(s3Config) : null,
       s3Config,
       settings,
@@ -61,7 +60,7 @@ export function createWorkerHandler(env: EnvGetter, options: { background?: Back
     if (new URL(request.url).searchParams.get('wait') === 'true') {
       return json(await drainJobs(workerDeps));
     }
-    if (draining >= maxDraining) return json({ accepted: true, already_draining: true }, 202);
+    if (draining >= settings.maxDrains) return json({ accepted: true, already_draining: true }, 202);
     draining++;
     const drain = drainJobs(workerDeps)
       .then((summary) => {

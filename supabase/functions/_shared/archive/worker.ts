@@ -11,7 +11,7 @@ import { deleteEverything, describeS3Error, listFolders, listKeys } from '../s3/
 import { analysisRoot, userAnalysisPrefix, userPrefixes } from '../s3/keys.ts';
 import type { ArchiveSettings } from './settings.ts';
 import { withSnapshot } from './snapshot.ts';
-import { storeArchive } from './upload.ts';
+import { buildBuffered, fitsInMemory, putBuffered, storeStreamed } from './upload.ts';
 
 export interface WorkerDeps {
   sql: Sql;
@@ -73,24 +73,27 @@ export interface ArchiveOutcome {
 export async function archiveOne(deps: WorkerDeps, job: ClaimedJob): Promise<ArchiveOutcome> {
   const { sql, s3, s3Config, settings, workerId } = deps;
   if (!s3 || !s3Config.configured) throw new Error('S3 is not configured');
-  const stored = await withSnapshot(sql, job.subject_id, async (head, readMessages) => {
+  // Small conversations are built inside the snapshot transaction and
+  // uploaded after it ends, so no connection is held during the upload; large
+  // ones stream from the snapshot straight into a multipart upload.
+  const prepared = await withSnapshot(sql, job.subject_id, async (head, readMessages) => {
     if (!head) return null;
     // The document's archived_at is the moment the conversation froze, so every
     // attempt writes the same bytes (the index records when S3 acknowledged).
-    const archivedAt = head.deletedAt ?? new Date().toISOString();
-    const key = archiveKey(s3Config.prefix, head.userId, job.subject_id);
-    return storeArchive({
+    const target = {
       s3,
       config: s3Config,
-      key,
+      key: archiveKey(s3Config.prefix, head.userId, job.subject_id),
       conversationId: job.subject_id,
       head,
-      readMessages,
-      archivedAt,
-      streamAboveBytes: settings.streamAboveBytes,
-      partBytes: settings.partBytes,
-    });
+      archivedAt: head.deletedAt ?? new Date().toISOString(),
+    };
+    if (fitsInMemory(head, settings.streamAboveBytes)) {
+      return { target, built: await buildBuffered(head, readMessages, target.archivedAt) };
+    }
+    return { stored: await storeStreamed({ ...target, readMessages, partBytes: settings.partBytes }) };
   });
+  const stored = prepared === null ? null : 'stored' in prepared ? prepared.stored : await putBuffered(prepared.target, prepared.built);
   if (!stored) {
     // The conversation is gone (its user was erased, or it was purged): nothing to keep.
     await sql`select private.finish_job(${job.job_id}, ${workerId})`;
@@ -176,13 +179,11 @@ export async function drainJobs(deps: WorkerDeps, budgetMs = deps.settings.budge
     log(`job ${job.job_id} (${job.subject_id}) attempt ${job.attempts}/${job.max_attempts} failed: ${message} → ${status}`);
   };
 
+  // Erasures, file work and deletes first, in rounds; then archive lanes.
   while (Date.now() < deadline) {
     const erasures = await sql<ClaimedJob[]>`
       select job_id, subject_id, user_id, attempts, max_attempts
         from private.claim_jobs('erase_user_objects', ${workerId}, ${settings.batchSize}, ${settings.leaseSeconds})`;
-    const archives = await sql<ClaimedJob[]>`
-      select job_id, conversation_id as subject_id, user_id, attempts, max_attempts
-        from private.claim_archive_jobs(${workerId}, ${settings.batchSize}, ${settings.leaseSeconds})`;
     const others: Array<ClaimedJob & { kind: string }> = [];
     for (const kind of ['delete_file', 'delete_analysis', 'process_file']) {
       const claimed = await sql<ClaimedJob[]>`
@@ -190,9 +191,8 @@ export async function drainJobs(deps: WorkerDeps, budgetMs = deps.settings.budge
           from private.claim_jobs(${kind}, ${workerId}, ${settings.batchSize}, ${settings.leaseSeconds})`;
       others.push(...claimed.map((job) => ({ ...job, kind })));
     }
-    if (erasures.length === 0 && archives.length === 0 && others.length === 0) break;
-    summary.claimed += erasures.length + archives.length + others.length;
-
+    if (erasures.length === 0 && others.length === 0) break;
+    summary.claimed += erasures.length + others.length;
     for (const job of erasures) {
       try {
         await eraseUserObjects(deps, job);
@@ -216,14 +216,28 @@ export async function drainJobs(deps: WorkerDeps, budgetMs = deps.settings.budge
         await fail(job, error, job.kind).catch((e) => log(`could not record the failure of job ${job.job_id}: ${describeError(e)}`));
       }
     });
-    await inPool(archives, settings.concurrency, async (job) => {
-      try {
-        const { outcome } = await archiveOne(deps, job);
-        summary[outcome]++;
-      } catch (error) {
-        await fail(job, error).catch((e) => log(`could not record the failure of job ${job.job_id}: ${describeError(e)}`));
-      }
-    });
   }
+
+  // Archive lanes: each claims a small batch for itself and comes back for
+  // more, so one slow conversation never idles the others.
+  const laneBatch = Math.max(1, Math.ceil(settings.batchSize / settings.concurrency));
+  const lane = async () => {
+    while (Date.now() < deadline) {
+      const jobs = await sql<ClaimedJob[]>`
+        select job_id, conversation_id as subject_id, user_id, attempts, max_attempts
+          from private.claim_archive_jobs(${workerId}, ${laneBatch}, ${settings.leaseSeconds})`;
+      if (jobs.length === 0) return;
+      summary.claimed += jobs.length;
+      for (const job of jobs) {
+        try {
+          const { outcome } = await archiveOne(deps, job);
+          summary[outcome]++;
+        } catch (error) {
+          await fail(job, error).catch((e) => log(`could not record the failure of job ${job.job_id}: ${describeError(e)}`));
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: settings.concurrency }, lane));
   return summary;
 }
