@@ -48,8 +48,8 @@ const SIZES = {
   rounds: intEnv('BENCH_ROUNDS', 4),
   /** Expired conversations per delete-mode sweep (one sweep per policy variant). */
   expired: intEnv('BENCH_EXPIRED', 100_000),
-  /** Messages in each expired conversation on average (they cascade when it is purged). */
-  expiredMessages: intEnv('BENCH_EXPIRED_MESSAGES', 5, 0),
+  /** Messages in each expired conversation on average (they cascade when it is purged); default: the live mean. */
+  expiredMessages: 0,
   /** private.settings.expiry_batch_size for the sweeps. */
   batchSize: intEnv('BENCH_EXPIRY_BATCH', 1000),
   /** Expired conversations for the one archive-mode sweep (0: skip it). */
@@ -63,6 +63,7 @@ const SIZES = {
   /** Upper bound on any one sweep or measuring loop. */
   stepTimeoutSeconds: intEnv('BENCH_STEP_TIMEOUT_SECONDS', 240),
 };
+SIZES.expiredMessages = intEnv('BENCH_EXPIRED_MESSAGES', Math.max(1, Math.round(SIZES.messages / SIZES.conversations)), 0);
 const FULL = { users: 1000, conversations: 50_000, messages: 1_000_000, expired: 100_000 } as const;
 const TARGETS = { historyP99: 2, listingP99: 5, sweepRate: 5000, writerMax: 100 };
 
@@ -488,49 +489,51 @@ try {
 
   // ------------------------------------------------------------ the sweep with a concurrent writer
 
+  interface WriterTx {
+    /** performance.now() at begin. */
+    at: number;
+    total: number;
+    /** begin + set_config; the statements; commit (and its WAL flush). */
+    before: number;
+    statements: number;
+    commit: number;
+  }
   interface WriterStats {
-    tx: number[];
-    statements: number[];
-    /** The longest transaction: total, its statements, and when it started (performance.now()). */
-    longest: { total: number; statements: number; at: number };
+    txs: WriterTx[];
     appends: number;
     titles: number;
     errors: number;
     pids: Set<number>;
   }
-  const emptyWriter = (): WriterStats => ({ tx: [], statements: [], longest: { total: NaN, statements: NaN, at: NaN }, appends: 0, titles: 0, errors: 0, pids: new Set() });
+  const emptyWriter = (): WriterStats => ({ txs: [], appends: 0, titles: 0, errors: 0, pids: new Set() });
+  const totals = (w: WriterStats) => w.txs.map((t) => t.total);
+  const longestTx = (w: WriterStats) => w.txs.reduce<WriterTx | null>((m, t) => (m && m.total >= t.total ? m : t), null);
   /** One connection appending messages to (and retitling) live conversations as their owners until `stop()`. */
   const writerLoop = async (stop: () => boolean, seed: number): Promise<WriterStats> => {
     const stats = emptyWriter();
     const random = prng(seed);
     const deadline = performance.now() + SIZES.stepTimeoutSeconds * 1000;
-    let inStatements = 0;
-    const timed = async (fn: () => Promise<unknown>) => {
-      const t0 = performance.now();
-      await fn();
-      const ms = performance.now() - t0;
-      stats.statements.push(ms);
-      inStatements += ms;
-    };
     for (let i = 0; !stop() && i < 10_000_000 && performance.now() < deadline; i++) {
+      if (i % 200 === 0) stats.pids.add((await writer<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid);
       const conv = live[Math.floor(random() * live.length)]!;
       const started = performance.now();
-      inStatements = 0;
+      let entered = NaN;
+      let left = NaN;
       try {
         await asUser(writer, claimsOf(conv.user_id), async (tx) => {
-          if (i % 50 === 0) stats.pids.add((await tx<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid);
+          entered = performance.now(); // after begin and set_config
           if (i % 4 === 3) {
-            await timed(() => tx.unsafe(SQL_TITLE, [`Renamed ${i}`, conv.id]));
+            await tx.unsafe(SQL_TITLE, [`Renamed ${i}`, conv.id]);
             stats.titles++;
           } else {
-            await timed(() => tx.unsafe(SQL_VISIBLE, [conv.id]));
-            await timed(() => tx.unsafe(SQL_APPEND, appendParams(conv.id, i) as never[]));
+            await tx.unsafe(SQL_VISIBLE, [conv.id]);
+            await tx.unsafe(SQL_APPEND, appendParams(conv.id, i) as never[]);
             stats.appends++;
           }
+          left = performance.now(); // before commit
         });
-        const total = performance.now() - started;
-        stats.tx.push(total);
-        if (!(total <= stats.longest.total)) stats.longest = { total, statements: inStatements, at: started };
+        const end = performance.now();
+        stats.txs.push({ at: started, total: end - started, before: entered - started, statements: left - entered, commit: end - left });
       } catch (error) {
         stats.errors++;
         if (stats.errors <= 3) progress(`  writer error: ${String((error as Error).message ?? error)}`);
@@ -555,7 +558,42 @@ try {
     startedAt: number;
   }
 
-  const sweep = async (label: string, policy: 'delete' | 'archive', count: number, withWriter: boolean): Promise<SweepResult> => {
+  /**
+   * EXPLAIN ANALYZE of one sweep batch (the procedure's `delete … where id = any (batch)` with
+   * strata.purge on), rolled back: as is, and with messages_frozen disabled, to show what the
+   * per-message trigger costs the cascade.
+   */
+  const diagnoseBatch = async () => {
+    const ids = (await admin<{ ids: string[] | null }[]>`
+      select array_agg(id) as ids from (
+        select c.id from public.conversations c where c.expires_at <= now() and c.deleted_at is null
+         order by c.expires_at limit ${SIZES.batchSize}::int) due`)[0]!.ids ?? [];
+    const messages = (await admin<{ n: number }[]>`
+      select count(*)::int as n from public.messages where conversation_id = any (${`{${ids.join(',')}}`}::uuid[])`)[0]!.n;
+    const explain = async (withoutFrozen: boolean) => {
+      let text = '';
+      await admin.begin(async (tx) => {
+        if (withoutFrozen) await tx`alter table public.messages disable trigger messages_frozen`;
+        await tx`select set_config('strata.purge', 'on', true)`;
+        text = (await tx.unsafe<{ 'QUERY PLAN': string }[]>(
+          'explain (analyze, buffers, costs off) delete from public.conversations where id = any ($1::uuid[])',
+          [`{${ids.join(',')}}`],
+        )).map((r) => r['QUERY PLAN']).join('\n');
+        throw new Rollback();
+      }).catch((error) => {
+        if (!(error instanceof Rollback)) throw error;
+      });
+      return { text, ms: Number(/Execution Time: ([\d.]+) ms/.exec(text)?.[1] ?? NaN) };
+    };
+    await explain(false); // warm-up
+    const asIs = await explain(false);
+    const withoutFrozen = await explain(true);
+    progress(`  one batch of ${ids.length} conversations (${fmtInt(messages)} messages): ${fmt(asIs.ms)} ms; without messages_frozen ${fmt(withoutFrozen.ms)} ms`);
+    return { conversations: ids.length, messages, asIs, withoutFrozen };
+  };
+  let batchDiagnosis = null as Awaited<ReturnType<typeof diagnoseBatch>> | null;
+
+  const sweep = async (label: string, policy: 'delete' | 'archive', count: number, withWriter: boolean, diagnose = false): Promise<SweepResult> => {
     progress(`${label}: loading ${fmtInt(count)} expired conversations with ~${SIZES.expiredMessages} messages each`);
     await loadConversations(label, nextK, count, SIZES.expiredMessages, { expired: true });
     nextK += count;
@@ -563,12 +601,13 @@ try {
     const due = (await admin<{ due: number }[]>`
       select count(*)::int as due from public.conversations where expires_at <= now() and deleted_at is null`)[0]!.due;
     if (due !== count) throw new Error(`${label}: expected ${count} expired conversations, found ${due}`);
+    if (diagnose) batchDiagnosis = await diagnoseBatch();
 
     let baseline = emptyWriter();
     if (withWriter && SIZES.writerBaselineSeconds > 0) {
       const until = performance.now() + SIZES.writerBaselineSeconds * 1000;
       baseline = await writerLoop(() => performance.now() > until, 4242);
-      progress(`  writer alone: ${fmtInt(baseline.tx.length)} transactions, p99 ${fmt(percentile(baseline.tx, 99))} ms, longest ${fmt(max(baseline.tx))} ms`);
+      progress(`  writer alone: ${fmtInt(baseline.txs.length)} transactions, p99 ${fmt(percentile(totals(baseline), 99))} ms, longest ${fmt(max(totals(baseline)))} ms`);
     }
 
     let done = false;
@@ -604,7 +643,10 @@ try {
       clearTimeout(timeout);
       done = true;
     }
-    const [writerStats] = await Promise.all([writing, monitorLoop]);
+    const [writerAll] = await Promise.all([writing, monitorLoop]);
+    // Only the transactions that overlapped the sweep's call.
+    const sweepEnd = started + seconds * 1000;
+    const writerStats: WriterStats = { ...writerAll, txs: writerAll.txs.filter((t) => t.at < sweepEnd && t.at + t.total > started) };
     await sleep(200); // the last log lines
     const allLockWaits = lockWaits.filter((w) => w.at >= windowStart);
     const writerLockWaits = allLockWaits.filter((w) => writerStats.pids.has(w.pid));
@@ -621,7 +663,7 @@ try {
       select count(*)::int as left from public.conversations where expires_at <= now() and deleted_at is null`)[0]!.left;
     if (report.expired !== count || left !== 0) throw new Error(`${label}: the sweep expired ${report.expired} of ${count}, ${left} left`);
     progress(`  ${policy} sweep: ${fmtInt(report.expired)} conversations in ${report.batches} batches, ${seconds.toFixed(2)} s → ${fmtInt(rate)}/s` +
-      (withWriter ? `; writer ${fmtInt(writerStats.tx.length)} transactions, longest ${fmt(max(writerStats.tx))} ms, lock waits ≥ 10 ms: ${writerLockWaits.length}` : ''));
+      (withWriter ? `; writer ${fmtInt(writerStats.txs.length)} transactions, longest ${fmt(max(totals(writerStats)))} ms, lock waits ≥ 10 ms: ${writerLockWaits.length}` : ''));
     return {
       expired: report.expired,
       batches: report.batches,
@@ -651,7 +693,7 @@ try {
   const sweeps = {} as Record<Variant, SweepResult>;
   for (const variant of VARIANTS) {
     await setPolicies(variant);
-    sweeps[variant] = await sweep(`expired-${variant}`, 'delete', SIZES.expired, true);
+    sweeps[variant] = await sweep(`expired-${variant}`, 'delete', SIZES.expired, true, variant === 'select');
   }
   progress('restoring the policies as migrated');
   await setPolicies('select');
@@ -698,11 +740,12 @@ try {
   rows.push({
     metric: 'longest a concurrent writer transaction took during the sweep',
     values: both((v) => {
-      const l = sweeps[v].writer.longest;
-      return `${fmt(l.total)} ms (its statements ${fmt(l.statements)} ms, begin/set_config/commit ${fmt(l.total - l.statements)} ms; ${fmt((l.at - sweeps[v].startedAt) / 1000, 1)} s into the sweep; of ${fmtInt(sweeps[v].writer.tx.length)} tx)`;
+      const l = longestTx(sweeps[v].writer);
+      if (!l) return 'n/a';
+      return `${fmt(l.total)} ms (begin + set_config ${fmt(l.before)}, statements ${fmt(l.statements)}, commit ${fmt(l.commit)} ms; ${fmt((l.at - sweeps[v].startedAt) / 1000, 1)} s into the sweep; of ${fmtInt(sweeps[v].writer.txs.length)} tx)`;
     }),
     target: `≤ ${TARGETS.writerMax} ms`,
-    met: metBoth((v) => max(sweeps[v].writer.tx) <= TARGETS.writerMax),
+    met: metBoth((v) => max(totals(sweeps[v].writer)) <= TARGETS.writerMax),
   });
   rows.push({
     metric: 'longest lock wait of that writer during the sweep (log_lock_waits)',
@@ -712,13 +755,13 @@ try {
   });
   rows.push({
     metric: 'writer during the sweep: p50 / p99 transaction',
-    values: both((v) => `${fmt(percentile(sweeps[v].writer.tx, 50))} / ${fmt(percentile(sweeps[v].writer.tx, 99))} ms`),
+    values: both((v) => `${fmt(percentile(totals(sweeps[v].writer), 50))} / ${fmt(percentile(totals(sweeps[v].writer), 99))} ms`),
     target: '—',
     met: '—',
   });
   rows.push({
     metric: `writer alone (${SIZES.writerBaselineSeconds} s just before the sweep): p50 / p99 / longest transaction`,
-    values: both((v) => `${fmt(percentile(sweeps[v].baseline.tx, 50))} / ${fmt(percentile(sweeps[v].baseline.tx, 99))} / ${fmt(max(sweeps[v].baseline.tx))} ms`),
+    values: both((v) => `${fmt(percentile(totals(sweeps[v].baseline), 50))} / ${fmt(percentile(totals(sweeps[v].baseline), 99))} / ${fmt(max(totals(sweeps[v].baseline)))} ms`),
     target: '—',
     met: '—',
   });
@@ -767,6 +810,9 @@ try {
     `**client round trip** = the whole transaction timed in Node (begin, set_config, the statements, commit), without EXPLAIN, one connection over 127.0.0.1; separate samples. Not a target; it adds the round trips (begin, set_config, each statement, commit) and the commit's WAL flush to the database time.`,
     `Bare variant: the ${original.length} policies of public.conversations and public.messages rewritten in place with \`alter policy\` (same names, commands, roles and logic; ${rewritten} expressions changed from \`(select auth.uid())\` to \`auth.uid()\`), then restored and checked identical to the migrated ones before the archive-mode sweep.`,
     `Sweep: \`call private.expire_conversations()\` as postgres over the simple protocol (commits after each batch), expiry_policy = 'delete', expiry_batch_size = ${SIZES.batchSize}; rate = conversations expired / wall time of the call (from its committed progress, first → last quarter: ${fmtInt(sw.select.firstQuarterRate)} → ${fmtInt(sw.select.lastQuarterRate)} conv/s in the select run, ${fmtInt(sw.bare.firstQuarterRate)} → ${fmtInt(sw.bare.lastQuarterRate)} in the bare run). Both sweeps run as postgres, so the policies matter only to the writer. Meanwhile one writer connection loops as the owners of random live conversations: 3 appends (visibleConversation + insert, as POST /:id/messages), then 1 title update (\`${SQL_TITLE}\`, as PostgREST runs a PATCH), each its own transaction timed by the client (commit, i.e. WAL flush, included). Lock waits: Postgres logs every wait over deadlock_timeout = 10 ms (log_lock_waits); the writer's: ${sw.select.writerLockWaits.length} (select run), ${sw.bare.writerLockWaits.length} (bare run); any other backend's: ${otherWaits('select').length} / ${otherWaits('bare').length}; most ungranted locks seen in pg_locks (polled every 100 ms): ${sw.select.maxUngrantedLocks} / ${sw.bare.maxUngrantedLocks}. Writer errors: ${sw.select.writer.errors + sw.bare.writer.errors}.`,
+    ...(batchDiagnosis
+      ? [`One sweep batch under EXPLAIN ANALYZE (rolled back; plan below): ${batchDiagnosis.conversations} conversations with ${fmtInt(batchDiagnosis.messages)} messages take ${fmt(batchDiagnosis.asIs.ms)} ms; with the per-message BEFORE DELETE trigger messages_frozen disabled, ${fmt(batchDiagnosis.withoutFrozen.ms)} ms.`]
+      : []),
     ...(archiveSweep
       ? [`Archive mode: the same procedure with expiry_policy = 'archive' (each row becomes a pending archive with an index row and a job, one pg_net wake-up per batch); the rate covers the sweep only — the Deno archive-worker, woken by the first batch, uploads to S3 on the same cores meanwhile and is not waited for.`]
       : []),
@@ -787,6 +833,24 @@ try {
       '',
       plans.join('\n\n'),
       '',
+      ...(batchDiagnosis
+        ? [
+            `## One delete-mode sweep batch (EXPLAIN ANALYZE, rolled back)`,
+            '',
+            `${batchDiagnosis.conversations} conversations, ${fmtInt(batchDiagnosis.messages)} messages, strata.purge on:`,
+            '',
+            '```',
+            batchDiagnosis.asIs.text,
+            '```',
+            '',
+            'The same with messages_frozen disabled:',
+            '',
+            '```',
+            batchDiagnosis.withoutFrozen.text,
+            '```',
+            '',
+          ]
+        : []),
     ].join('\n'),
   );
   progress(`wrote ${path.relative(PROJECT_ROOT, path.join(BENCH_DIR, 'RESULTS.md'))}`);

@@ -67,3 +67,45 @@ export async function withSnapshot<T>(
     );
   })) as T;
 }
+
+/**
+ * The common case in one statement (one consistent snapshot, one round trip):
+ * the head and, when the conversation is small, its messages already joined
+ * into the document's array text. null messagesText means "too large: stream it".
+ */
+export async function readSmallSnapshot(
+  sql: Sql,
+  conversationId: string,
+  limitBytes: number,
+): Promise<{ head: SnapshotHead; messagesText: string | null } | null> {
+  const [row] = await sql<{ conversation: string; user_id: string; email: string | null; title: string | null; created_at: string; deleted_at: string | null; message_count: number; estimated_bytes: number; messages_text: string | null }[]>`
+    select to_jsonb(c)::text as conversation, c.user_id, u.email, c.title,
+           to_jsonb(c) ->> 'created_at' as created_at, to_jsonb(c) ->> 'deleted_at' as deleted_at,
+           stats.message_count, stats.estimated_bytes,
+           case when stats.estimated_bytes + octet_length(to_jsonb(c)::text) <= ${limitBytes} then
+             coalesce((select string_agg(to_jsonb(m)::text, ',' order by m.created_at, m.id)
+                         from public.messages m where m.conversation_id = c.id), '')
+           end as messages_text
+      from public.conversations c
+      left join auth.users u on u.id = c.user_id
+      cross join lateral (
+        select count(*)::int as message_count,
+               coalesce(sum(octet_length(m.content) + octet_length(m.metadata::text) + 400), 0)::bigint as estimated_bytes
+          from public.messages m where m.conversation_id = c.id
+      ) stats
+     where c.id = ${conversationId}`;
+  if (!row) return null;
+  return {
+    head: {
+      conversationJson: row.conversation,
+      userId: row.user_id,
+      userEmail: row.email,
+      title: row.title,
+      createdAt: row.created_at,
+      deletedAt: row.deleted_at,
+      messageCount: row.message_count,
+      estimatedBytes: Number(row.estimated_bytes),
+    },
+    messagesText: row.messages_text,
+  };
+}

@@ -69,11 +69,7 @@ export interface ArchiveTarget {
   archivedAt: string;
 }
 
-/** True when the conversation is small enough to build in memory. */
-export const fitsInMemory = (head: SnapshotHead, streamAboveBytes: number) =>
-  head.estimatedBytes + head.conversationJson.length <= streamAboveBytes;
-
-/** Builds a small archive in memory (inside the snapshot transaction). */
+/** Builds a small archive in memory. */
 export async function buildBuffered(head: SnapshotHead, readMessages: SnapshotReader, archivedAt: string): Promise<{ json: Buffer; sha256: string; body: Buffer }> {
   const chunks: Uint8Array[] = [];
   await writeDocument(head, readMessages, archivedAt, (chunk) => void chunks.push(chunk));

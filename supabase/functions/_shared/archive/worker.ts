@@ -10,8 +10,8 @@ import { archiveKey } from '../s3/keys.ts';
 import { deleteEverything, describeS3Error, listFolders, listKeys } from '../s3/objects.ts';
 import { analysisRoot, userAnalysisPrefix, userPrefixes } from '../s3/keys.ts';
 import type { ArchiveSettings } from './settings.ts';
-import { withSnapshot } from './snapshot.ts';
-import { buildBuffered, fitsInMemory, putBuffered, storeStreamed } from './upload.ts';
+import { readSmallSnapshot, withSnapshot, type SnapshotHead } from './snapshot.ts';
+import { buildBuffered, putBuffered, storeStreamed, type StoredArchive } from './upload.ts';
 
 export interface WorkerDeps {
   sql: Sql;
@@ -73,27 +73,31 @@ export interface ArchiveOutcome {
 export async function archiveOne(deps: WorkerDeps, job: ClaimedJob): Promise<ArchiveOutcome> {
   const { sql, s3, s3Config, settings, workerId } = deps;
   if (!s3 || !s3Config.configured) throw new Error('S3 is not configured');
-  // Small conversations are built inside the snapshot transaction and
-  // uploaded after it ends, so no connection is held during the upload; large
-  // ones stream from the snapshot straight into a multipart upload.
-  const prepared = await withSnapshot(sql, job.subject_id, async (head, readMessages) => {
-    if (!head) return null;
-    // The document's archived_at is the moment the conversation froze, so every
-    // attempt writes the same bytes (the index records when S3 acknowledged).
-    const target = {
-      s3,
-      config: s3Config,
-      key: archiveKey(s3Config.prefix, head.userId, job.subject_id),
-      conversationId: job.subject_id,
-      head,
-      archivedAt: head.deletedAt ?? new Date().toISOString(),
-    };
-    if (fitsInMemory(head, settings.streamAboveBytes)) {
-      return { target, built: await buildBuffered(head, readMessages, target.archivedAt) };
-    }
-    return { stored: await storeStreamed({ ...target, readMessages, partBytes: settings.partBytes }) };
+  // Small conversations (most) are read in one statement and uploaded with
+  // one PutObject; large ones stream from a repeatable-read snapshot straight
+  // into a multipart upload. Either way no connection is held during a small
+  // upload. The document's archived_at is the moment the conversation froze,
+  // so every attempt writes the same bytes (the index records when S3 acknowledged).
+  const targetFor = (head: SnapshotHead) => ({
+    s3,
+    config: s3Config,
+    key: archiveKey(s3Config.prefix, head.userId, job.subject_id),
+    conversationId: job.subject_id,
+    head,
+    archivedAt: head.deletedAt ?? new Date().toISOString(),
   });
-  const stored = prepared === null ? null : 'stored' in prepared ? prepared.stored : await putBuffered(prepared.target, prepared.built);
+  let stored: StoredArchive | null = null;
+  const small = await readSmallSnapshot(sql, job.subject_id, settings.streamAboveBytes);
+  if (small && small.messagesText !== null) {
+    const text = small.messagesText;
+    const target = targetFor(small.head);
+    const built = await buildBuffered(small.head, async (onMessages) => void (text ? await onMessages([text]) : undefined), target.archivedAt);
+    stored = await putBuffered(target, built);
+  } else if (small) {
+    stored = await withSnapshot(sql, job.subject_id, async (head, readMessages) =>
+      head ? storeStreamed({ ...targetFor(head), readMessages, partBytes: settings.partBytes }) : null,
+    );
+  }
   if (!stored) {
     // The conversation is gone (its user was erased, or it was purged): nothing to keep.
     await sql`select private.finish_job(${job.job_id}, ${workerId})`;
