@@ -58,3 +58,21 @@ export function parseArgs(argv: string[], valueFlags: string[] = []): ParsedArgs
   }
   return { positional, flags };
 }
+
+/** The stack's URLs and keys, as `start` and `status` print them. */
+export function stackFields(info: {
+  apiUrl: string; functionsUrl: string; dbUrl: string; s3Endpoint: string; s3Bucket: string;
+  s3AccessKeyId: string; s3SecretAccessKey: string; jwtSecret: string; anonKey: string; serviceRoleKey: string;
+}): Array<[string, string]> {
+  return [
+    ['API URL', info.apiUrl],
+    ['Functions URL', info.functionsUrl],
+    ['DB URL', info.dbUrl],
+    ['S3 endpoint', info.s3Endpoint],
+    ['S3 bucket', info.s3Bucket],
+    ['S3 access key', `${info.s3AccessKeyId} / ${info.s3SecretAccessKey}`],
+    ['JWT secret', info.jwtSecret],
+    ['anon key', info.anonKey],
+    ['service_role key', info.serviceRoleKey],
+  ];
+}

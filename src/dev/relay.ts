@@ -36,7 +36,7 @@ export async function startRelay(options: { dbUrl: string; log: (line: string) =
       const response = await fetch(request.url, {
         method: request.method,
         headers: request.headers,
-        body: request.body ?? undefined,
+        body: request.body ? new Uint8Array(request.body) : undefined,
         signal: controller.signal,
       });
       const content = await response.text();

@@ -178,9 +178,11 @@ create trigger conversations_before_insert
   before insert on public.conversations
   for each row execute function private.conversations_before_insert();
 
--- AFTER DELETE ... FOR EACH STATEMENT: one wake-up however many rows the
--- statement queued (a bulk delete of 10,000 rows sends one HTTP call).
-create or replace function private.conversations_after_delete_statement()
+-- AFTER ... FOR EACH STATEMENT: one wake-up however many rows the statement
+-- queued jobs for (a bulk delete of 10,000 rows sends one HTTP call). The row
+-- triggers that queue jobs set strata.archive_jobs_queued; used by every
+-- table whose deletes or updates queue work.
+create or replace function private.wake_after_statement()
 returns trigger
 language plpgsql
 security definer
@@ -194,12 +196,12 @@ begin
   return null;
 end
 $$;
-comment on function private.conversations_after_delete_statement() is
-  'AFTER DELETE statement trigger on conversations: one pg_net wake-up per statement that queued archive jobs.';
+comment on function private.wake_after_statement() is
+  'Statement trigger: one pg_net wake-up when the statement queued jobs. Security definer: calls wake_workers.';
 
 create trigger conversations_after_delete_statement
   after delete on public.conversations
-  for each statement execute function private.conversations_after_delete_statement();
+  for each statement execute function private.wake_after_statement();
 
 -- Claims up to batch_size due archive jobs (and jobs whose lease expired) for
 -- one worker. SKIP LOCKED lets any number of workers claim at once.

@@ -29,22 +29,9 @@ create trigger strata_users_before_delete
   before delete on auth.users
   for each row execute function private.users_before_delete();
 
-create or replace function private.users_after_delete_statement()
-returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  perform set_config('strata.archive_jobs_queued', '', true);
-  perform private.wake_workers('archive-worker');
-  return null;
-end
-$$;
-
 create trigger strata_users_after_delete_statement
   after delete on auth.users
-  for each statement execute function private.users_after_delete_statement();
+  for each statement execute function private.wake_after_statement();
 
 -- Claims erasure jobs the same way as archive jobs.
 create or replace function private.claim_jobs(job_kind text, worker text, batch_size integer, lease_seconds integer)

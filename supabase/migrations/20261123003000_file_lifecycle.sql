@@ -98,23 +98,6 @@ create trigger analyses_before_delete
   for each row execute function private.s3_backed_before_delete();
 
 -- One wake-up per statement that queued jobs (deletes, or uploads completed).
-create or replace function private.wake_after_statement()
-returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  if coalesce(current_setting('strata.archive_jobs_queued', true), '') = 'on' then
-    perform set_config('strata.archive_jobs_queued', '', true);
-    perform private.wake_workers('archive-worker');
-  end if;
-  return null;
-end
-$$;
-comment on function private.wake_after_statement() is
-  'Statement trigger: one pg_net wake-up when the statement queued jobs.';
-
 create trigger files_after_delete_statement after delete on public.files
   for each statement execute function private.wake_after_statement();
 create trigger files_after_update_statement after update on public.files

@@ -31,7 +31,7 @@ async function presign(name: string, contentType: string, bytes: Uint8Array, ext
 }
 
 async function put(upload: { url: string; headers: Record<string, string> }, bytes: Uint8Array, headers: Record<string, string> = {}) {
-  return fetch(upload.url, { method: 'PUT', headers: { ...upload.headers, ...headers }, body: bytes });
+  return fetch(upload.url, { method: 'PUT', headers: { ...upload.headers, ...headers }, body: new Blob([new Uint8Array(bytes)]) });
 }
 
 async function fileRow(id: string) {

@@ -3,7 +3,7 @@ import exitHook from 'async-exit-hook';
 import { AlreadyRunningError, readState } from '../../dev/state.ts';
 import { isPortInUse } from '../../dev/ports.ts';
 import { startStack, type Part } from '../../dev/stack.ts';
-import { CliError, printFields, type ParsedArgs } from '../output.ts';
+import { CliError, printFields, stackFields, type ParsedArgs } from '../output.ts';
 import { denoCacheDir, PROJECT_ROOT, stateDir } from '../project.ts';
 
 /** Supabase's local default, so the printed anon key is the familiar demo key. */
@@ -78,18 +78,7 @@ export async function startCommand(_args: ParsedArgs): Promise<number> {
   });
 
   process.stdout.write('\nStrata local stack is running.\n\n');
-  printFields([
-    ['API URL', info.apiUrl],
-    ['Functions URL', info.functionsUrl],
-    ['DB URL', info.dbUrl],
-    ['S3 endpoint', info.s3Endpoint],
-    ['S3 bucket', info.s3Bucket],
-    ['S3 access key', `${info.s3AccessKeyId} / ${info.s3SecretAccessKey}`],
-    ['JWT secret', info.jwtSecret],
-    ['anon key', info.anonKey],
-    ['service_role key', info.serviceRoleKey],
-    ['Data', info.stateDir],
-  ]);
+  printFields([...stackFields(info), ['Data', info.stateDir]]);
   process.stdout.write('\nCreate a user: npx strata user create you@example.com\nPress Ctrl-C to stop.\n\n');
   return new Promise<number>(() => {});
 }

@@ -1,6 +1,6 @@
 // strata status [--json]: the running stack's URLs and keys, like `supabase status`.
 import { readState } from '../../dev/state.ts';
-import { CliError, printFields, printJson, type ParsedArgs } from '../output.ts';
+import { CliError, printFields, printJson, stackFields, type ParsedArgs } from '../output.ts';
 import { stateDir } from '../project.ts';
 
 async function checkHealth(functionsUrl: string, anonKey: string): Promise<string> {
@@ -25,19 +25,6 @@ export async function statusCommand(args: ParsedArgs): Promise<number> {
     printJson({ running: true, health, ...info });
     return 0;
   }
-  printFields([
-    ['API URL', info.apiUrl],
-    ['Functions URL', info.functionsUrl],
-    ['DB URL', info.dbUrl],
-    ['S3 endpoint', info.s3Endpoint],
-    ['S3 bucket', info.s3Bucket],
-    ['S3 access key', `${info.s3AccessKeyId} / ${info.s3SecretAccessKey}`],
-    ['JWT secret', info.jwtSecret],
-    ['anon key', info.anonKey],
-    ['service_role key', info.serviceRoleKey],
-    ['health', health],
-    ['pid', info.pid],
-    ['started', info.startedAt],
-  ]);
+  printFields([...stackFields(info), ['health', health], ['pid', info.pid], ['started', info.startedAt]]);
   return 0;
 }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { callerOf } from '../auth/caller.ts';
 import { readPlatformConfig, readS3Config, type EnvGetter } from '../config.ts';
 import { decodeCursor, encodeCursor } from '../conversations/cursor.ts';
-import { asUser } from '../db/as-user.ts';
+import { asUser, deleteAsUser } from '../db/as-user.ts';
 import { createSql, type Sql } from '../db/client.ts';
 import { readFileSettings } from '../files/settings.ts';
 import { isUuid } from '../ids.ts';
@@ -128,12 +128,8 @@ export function createAnalysesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3
     .on('DELETE', '/:id', async (request, params) => {
       const caller = user(request);
       const id = idParam(params.id);
-      const found = await asUser(sql, caller.claims, async (tx) => {
-        const [row] = await tx`select 1 from public.analyses where id = ${id}`;
-        if (!row) return false;
-        await tx`delete from public.analyses where id = ${id}`;
-        return true;
-      });
+      // The delete trigger turns this into an S3-first delete job.
+      const found = await deleteAsUser(sql, caller.claims, 'analyses', id);
       if (!found) throw errors.notFound('Analysis');
       return json({ analysis_id: id, status: 'deleting' }, 202);
     });

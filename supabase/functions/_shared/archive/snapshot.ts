@@ -18,6 +18,28 @@ export interface SnapshotHead {
   estimatedBytes: number;
 }
 
+interface HeadRow {
+  conversation: string;
+  user_id: string;
+  email: string | null;
+  title: string | null;
+  created_at: string;
+  deleted_at: string | null;
+  message_count: number;
+  estimated_bytes: number | string;
+}
+
+const toHead = (row: HeadRow): SnapshotHead => ({
+  conversationJson: row.conversation,
+  userId: row.user_id,
+  userEmail: row.email,
+  title: row.title,
+  createdAt: row.created_at,
+  deletedAt: row.deleted_at,
+  messageCount: row.message_count,
+  estimatedBytes: Number(row.estimated_bytes),
+});
+
 export type SnapshotReader = (onMessages: (jsonRows: string[]) => Promise<void> | void) => Promise<void>;
 
 /**
@@ -31,7 +53,7 @@ export async function withSnapshot<T>(
   use: (head: SnapshotHead | null, readMessages: SnapshotReader) => Promise<T>,
 ): Promise<T> {
   return (await sql.begin('isolation level repeatable read read only', async (tx) => {
-    const [head] = await tx<{ conversation: string; user_id: string; email: string | null; title: string | null; created_at: string; deleted_at: string | null; message_count: number; estimated_bytes: number }[]>`
+    const [head] = await tx<HeadRow[]>`
       select to_jsonb(c)::text as conversation, c.user_id, u.email, c.title,
              to_jsonb(c) ->> 'created_at' as created_at, to_jsonb(c) ->> 'deleted_at' as deleted_at,
              stats.message_count, stats.estimated_bytes
@@ -53,16 +75,7 @@ export async function withSnapshot<T>(
       });
     };
     return use(
-      {
-        conversationJson: head.conversation,
-        userId: head.user_id,
-        userEmail: head.email,
-        title: head.title,
-        createdAt: head.created_at,
-        deletedAt: head.deleted_at,
-        messageCount: head.message_count,
-        estimatedBytes: Number(head.estimated_bytes),
-      },
+      toHead(head),
       readMessages,
     );
   })) as T;
@@ -78,7 +91,7 @@ export async function readSmallSnapshot(
   conversationId: string,
   limitBytes: number,
 ): Promise<{ head: SnapshotHead; messagesText: string | null } | null> {
-  const [row] = await sql<{ conversation: string; user_id: string; email: string | null; title: string | null; created_at: string; deleted_at: string | null; message_count: number; estimated_bytes: number; messages_text: string | null }[]>`
+  const [row] = await sql<(HeadRow & { messages_text: string | null })[]>`
     select to_jsonb(c)::text as conversation, c.user_id, u.email, c.title,
            to_jsonb(c) ->> 'created_at' as created_at, to_jsonb(c) ->> 'deleted_at' as deleted_at,
            stats.message_count, stats.estimated_bytes,
@@ -96,16 +109,7 @@ export async function readSmallSnapshot(
      where c.id = ${conversationId}`;
   if (!row) return null;
   return {
-    head: {
-      conversationJson: row.conversation,
-      userId: row.user_id,
-      userEmail: row.email,
-      title: row.title,
-      createdAt: row.created_at,
-      deletedAt: row.deleted_at,
-      messageCount: row.message_count,
-      estimatedBytes: Number(row.estimated_bytes),
-    },
+    head: toHead(row),
     messagesText: row.messages_text,
   };
 }

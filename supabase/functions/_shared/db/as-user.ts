@@ -17,3 +17,16 @@ export async function asUser<T>(
     return fn(tx);
   })) as T;
 }
+
+/**
+ * Deletes the caller's row the S3-first way (the table's delete trigger turns
+ * it into a job). False when the row does not exist for the caller (404).
+ */
+export async function deleteAsUser(sql: Sql, claims: Record<string, unknown>, table: 'files' | 'analyses', id: string): Promise<boolean> {
+  return asUser(sql, claims, async (tx) => {
+    const [row] = await tx`select 1 from ${tx(table)} where id = ${id}`;
+    if (!row) return false;
+    await tx`delete from ${tx(table)} where id = ${id}`;
+    return true;
+  });
+}

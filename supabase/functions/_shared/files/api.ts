@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { callerOf } from '../auth/caller.ts';
 import { readPlatformConfig, readS3Config, type EnvGetter } from '../config.ts';
 import { decodeCursor, encodeCursor } from '../conversations/cursor.ts';
-import { asUser } from '../db/as-user.ts';
+import { asUser, deleteAsUser } from '../db/as-user.ts';
 import { createSql, type Sql } from '../db/client.ts';
 import { isUuid } from '../ids.ts';
 import { readJsonBody } from '../http/body.ts';
@@ -213,13 +213,8 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
     .on('DELETE', '/:id', async (request, params) => {
       const caller = user(request);
       const id = idParam(params.id);
-      const found = await asUser(sql, caller.claims, async (tx) => {
-        const [row] = await tx`select 1 from public.files where id = ${id}`;
-        if (!row) return false;
-        // Becomes an S3-first delete job (see the file lifecycle migration).
-        await tx`delete from public.files where id = ${id}`;
-        return true;
-      });
+      // The delete trigger turns this into an S3-first delete job.
+      const found = await deleteAsUser(sql, caller.claims, 'files', id);
       if (!found) throw errors.notFound('File');
       return json({ file_id: id, status: 'deleting' }, 202);
     });
