@@ -268,6 +268,8 @@ interface PhaseResult {
   wallMs: number;
   latencies: number[];
   steps: number[][];
+  /** Right after the restart, before the warm-up. */
+  fresh: ProcStatus | null;
   idle: ProcStatus | null;
   reset: ReturnType<typeof resetPeak>;
   peakKb: number;
@@ -276,6 +278,60 @@ interface PhaseResult {
   pid: number;
   samples: number;
   traffic: Traffic;
+}
+
+/** A path's phases taken together (the ABBA halves). */
+interface Combined {
+  mode: Mode;
+  halves: PhaseResult[];
+  count: number;
+  ok: number;
+  errors: string[];
+  wallMs: number;
+  latencies: number[];
+  steps: number[][];
+  cpuMs: number;
+  traffic: Traffic;
+  samples: number;
+  resetOk: boolean;
+  /** Mean idle RSS of the halves. */
+  idleKb: number;
+  /** Highest VmHWM of the halves (NaN when a reset failed). */
+  peakKb: number;
+  sampledMaxKb: number;
+  /** Highest (peak − that half's idle baseline); the sampled RSS when a reset failed. */
+  deltaKb: number;
+}
+
+function combine(halves: PhaseResult[]): Combined {
+  const sum = (f: (r: PhaseResult) => number) => halves.reduce((n, r) => n + f(r), 0);
+  const traffic = emptyTraffic();
+  for (const r of halves) {
+    traffic.gatewayRequests += r.traffic.gatewayRequests;
+    traffic.gatewayInBytes += r.traffic.gatewayInBytes;
+    traffic.s3PutBytesFromDeno += r.traffic.s3PutBytesFromDeno;
+    traffic.s3GetBytes += r.traffic.s3GetBytes;
+    for (const key of Object.keys(traffic.s3) as Array<keyof Traffic['s3']>) traffic.s3[key] += r.traffic.s3[key];
+  }
+  const resetOk = halves.every((r) => r.reset.ok);
+  return {
+    mode: halves[0]!.mode,
+    halves,
+    count: sum((r) => r.count),
+    ok: sum((r) => r.ok),
+    errors: halves.flatMap((r) => r.errors),
+    wallMs: sum((r) => r.wallMs),
+    latencies: halves.flatMap((r) => r.latencies),
+    steps: halves.flatMap((r) => r.steps),
+    cpuMs: sum((r) => r.cpuMs),
+    traffic,
+    samples: sum((r) => r.samples),
+    resetOk,
+    idleKb: sum((r) => r.idle?.rssKb ?? NaN) / halves.length,
+    peakKb: resetOk ? Math.max(...halves.map((r) => r.peakKb)) : NaN,
+    sampledMaxKb: Math.max(...halves.map((r) => r.sampledMaxKb)),
+    deltaKb: Math.max(...halves.map((r) => (resetOk ? r.peakKb : r.sampledMaxKb) - (r.idle?.rssKb ?? NaN))),
+  };
 }
 
 interface Row {
@@ -377,12 +433,14 @@ try {
    * heap), untimed warm-up uploads of the same kind, the idle baseline, the
    * peak reset, then `count` timed uploads at the configured concurrency.
    */
-  const runPhase = async (mode: Mode, count: number): Promise<PhaseResult> => {
-    progress(`${mode}: restarting the functions process`);
+  const runPhase = async (mode: Mode, count: number, label: string = mode): Promise<PhaseResult> => {
+    progress(`${label}: restarting the functions process`);
     await running.parts.functions.restart();
     const pid = running.parts.functions.pid;
+    await sleep(500);
+    const fresh = readStatus(pid);
     if (SIZES.warmup > 0) {
-      progress(`${mode}: ${SIZES.warmup} warm-up uploads (untimed)`);
+      progress(`${label}: ${SIZES.warmup} warm-up uploads (untimed)`);
       await pool(SIZES.warmup, SIZES.concurrency, async (i) => {
         await uploadOne(mode, `warm-${mode}`, i);
       });
@@ -391,7 +449,7 @@ try {
     const idle = readStatus(pid);
     const reset = resetPeak(pid);
     progress(
-      `${mode}: idle RSS ${fmt(mib(idle?.rssKb ?? NaN))} MiB; VmHWM ${fmt(mib(reset.before?.hwmKb ?? NaN))} → ${fmt(mib(reset.after?.hwmKb ?? NaN))} MiB after clear_refs (${reset.ok ? 'reset works' : `reset FAILED${reset.error ? ': ' + reset.error : ''}`})`,
+      `${label}: idle RSS ${fmt(mib(idle?.rssKb ?? NaN))} MiB; VmHWM ${fmt(mib(reset.before?.hwmKb ?? NaN))} → ${fmt(mib(reset.after?.hwmKb ?? NaN))} MiB after clear_refs (${reset.ok ? 'reset works' : `reset FAILED${reset.error ? ': ' + reset.error : ''}`})`,
     );
     let sampledMaxKb = reset.after?.rssKb ?? 0;
     let samples = 0;
@@ -406,11 +464,11 @@ try {
     const latencies: number[] = [];
     const steps: number[][] = [];
     const errors: string[] = [];
-    progress(`${mode}: ${count} timed uploads of ${SIZES.fileBytes} B, ${SIZES.concurrency} at once`);
+    progress(`${label}: ${count} timed uploads of ${SIZES.fileBytes} B, ${SIZES.concurrency} at once`);
     const t0 = performance.now();
     await pool(count, SIZES.concurrency, async (i) => {
       try {
-        const upload = await uploadOne(mode, mode, i);
+        const upload = await uploadOne(mode, label, i);
         latencies.push(upload.totalMs);
         steps.push(upload.steps);
       } catch (error) {
@@ -426,19 +484,30 @@ try {
     if (end) sampledMaxKb = Math.max(sampledMaxKb, end.rssKb);
     const peakKb = reset.ok && end ? end.hwmKb : NaN;
     progress(
-      `${mode}: ${latencies.length}/${count} ok in ${fmt(wallMs / 1000, 2)} s (${fmt((latencies.length * 1000) / wallMs)} files/s), ` +
+      `${label}: ${latencies.length}/${count} ok in ${fmt(wallMs / 1000, 2)} s (${fmt((latencies.length * 1000) / wallMs)} files/s), ` +
         `p50 ${fmt(percentile(latencies, 50))} ms, p99 ${fmt(percentile(latencies, 99))} ms; VmHWM ${fmt(mib(peakKb))} MiB, sampled RSS max ${fmt(mib(sampledMaxKb))} MiB; Deno CPU ${fmt(cpuMs / Math.max(1, latencies.length))} ms/file`,
     );
-    if (errors.length) progress(`${mode}: ${errors.length} failed, first: ${errors[0]}`);
-    return { mode, count, ok: latencies.length, errors, wallMs, latencies, steps, idle, reset, peakKb, sampledMaxKb, cpuMs, pid, samples, traffic: tally };
+    if (errors.length) progress(`${label}: ${errors.length} failed, first: ${errors[0]}`);
+    return { mode, count, ok: latencies.length, errors, wallMs, latencies, steps, fresh, idle, reset, peakKb, sampledMaxKb, cpuMs, pid, samples, traffic: tally };
   };
 
   const startPid = running.parts.functions.pid;
   const startIdle = readStatus(startPid);
 
-  const presigned = await runPhase('presigned', SIZES.files);
-  const direct = await runPhase('direct', SIZES.files);
-  const withSha = SIZES.shaFiles > 0 ? await runPhase('presigned-sha256', SIZES.shaFiles) : null;
+  // ABBA: each path in two halves, in the order presigned, direct, direct,
+  // presigned, so that a drift in the machine's load hits both alike.
+  const firstHalf = Math.ceil(SIZES.files / 2);
+  const secondHalf = SIZES.files - firstHalf;
+  const halves: Record<'presigned' | 'direct', PhaseResult[]> = { presigned: [], direct: [] };
+  halves.presigned.push(await runPhase('presigned', firstHalf, 'presigned (A1)'));
+  halves.direct.push(await runPhase('direct', firstHalf, 'direct (B1)'));
+  if (secondHalf > 0) {
+    halves.direct.push(await runPhase('direct', secondHalf, 'direct (B2)'));
+    halves.presigned.push(await runPhase('presigned', secondHalf, 'presigned (A2)'));
+  }
+  const presigned = combine(halves.presigned);
+  const direct = combine(halves.direct);
+  const withSha = SIZES.shaFiles > 0 ? combine([await runPhase('presigned-sha256', SIZES.shaFiles)]) : null;
 
   // Rows as the database has them.
   const statusCounts = await db<{ status: string; n: number }[]>`
@@ -483,15 +552,20 @@ try {
   }
 
   // ======================================================= the table
-  const rate = (r: PhaseResult) => (r.ok * 1000) / r.wallMs;
-  const mibRate = (r: PhaseResult) => (r.ok * SIZES.fileBytes) / MiB / (r.wallMs / 1000);
-  const lat = (r: PhaseResult) => `${fmt(percentile(r.latencies, 50))} / ${fmt(percentile(r.latencies, 99))}`;
-  const stepP50 = (r: PhaseResult, i: number) => percentile(r.steps.map((s) => s[i]!), 50);
-  const peakText = (r: PhaseResult) => (r.reset.ok ? fmt(mib(r.peakKb)) : `n/a (reset failed); sampled ${fmt(mib(r.sampledMaxKb))}`);
-  const deltaKb = (r: PhaseResult) => (r.reset.ok ? r.peakKb : r.sampledMaxKb) - (r.idle?.rssKb ?? NaN);
+  const rate = (r: Combined) => (r.ok * 1000) / r.wallMs;
+  const mibRate = (r: Combined) => (r.ok * SIZES.fileBytes) / MiB / (r.wallMs / 1000);
+  const lat = (r: Combined) => `${fmt(percentile(r.latencies, 50))} / ${fmt(percentile(r.latencies, 99))}`;
+  const stepP50 = (r: Combined, i: number) => percentile(r.steps.map((s) => s[i]!), 50);
+  const peakText = (r: Combined) =>
+    r.resetOk
+      ? `${fmt(mib(r.peakKb))}${r.halves.length > 1 ? ` (halves: ${r.halves.map((h) => fmt(mib(h.peakKb))).join(' / ')})` : ''}`
+      : `n/a (reset failed); sampled ${fmt(mib(r.sampledMaxKb))}`;
+  const deltaKb = (r: Combined) => r.deltaKb;
+  const freshDeltaKb = (r: Combined) => Math.max(...r.halves.map((h) => (r.resetOk ? h.peakKb : h.sampledMaxKb) - (h.fresh?.rssKb ?? NaN)));
+  const halvesText = (r: Combined, f: (h: PhaseResult) => number) => r.halves.map((h) => fmt(mib(f(h)))).join(' / ');
   const fileMiB = fmt(SIZES.fileBytes / MiB, 2);
-  const per = (r: PhaseResult, n: number) => n / Math.max(1, r.ok);
-  const s3Calls = (r: PhaseResult) => {
+  const per = (r: Combined, n: number) => n / Math.max(1, r.ok);
+  const s3Calls = (r: Combined) => {
     const t = r.traffic.s3;
     const parts: Array<[number, string]> = [
       [t.presignedPut, 'presigned PUT (client)'],
@@ -503,10 +577,10 @@ try {
     ];
     return parts.filter(([n]) => n > 0).map(([n, label]) => `${fmt(per(r, n), 2)} ${label}`).join(' · ') || 'none';
   };
-  const throughDeno = (r: PhaseResult) => per(r, r.traffic.gatewayInBytes + r.traffic.s3PutBytesFromDeno + r.traffic.s3GetBytes);
-  const throughDenoText = (r: PhaseResult) =>
+  const throughDeno = (r: Combined) => per(r, r.traffic.gatewayInBytes + r.traffic.s3PutBytesFromDeno + r.traffic.s3GetBytes);
+  const throughDenoText = (r: Combined) =>
     `${fmt(throughDeno(r) / MiB, 2)} (in ${fmt(per(r, r.traffic.gatewayInBytes) / MiB, 3)} · PutObject ${fmt(per(r, r.traffic.s3PutBytesFromDeno) / MiB, 2)} · GetObject ${fmt(per(r, r.traffic.s3GetBytes) / MiB, 3)})`;
-  const resetsOk = presigned.reset.ok && direct.reset.ok && (withSha?.reset.ok ?? true);
+  const resetsOk = presigned.resetOk && direct.resetOk && (withSha?.resetOk ?? true);
 
   rows.push(
     {
@@ -531,7 +605,7 @@ try {
       metric: 'Per-upload latency p50 / p99 (ms)',
       presigned: lat(presigned),
       direct: lat(direct),
-      note: 'presigned = create + PUT + complete, measured by the client as one upload',
+      note: 'presigned = create + PUT + complete, measured by the client as one upload; both halves pooled',
     },
     {
       metric: 'Latency by step, p50 (ms)',
@@ -559,23 +633,35 @@ try {
     },
     {
       metric: 'Functions process idle baseline (MiB RSS)',
-      presigned: fmt(mib(presigned.idle?.rssKb ?? NaN)),
-      direct: fmt(mib(direct.idle?.rssKb ?? NaN)),
-      note: `fresh Deno process per phase (restarted), after ${SIZES.warmup} untimed warm-up uploads of the same kind and 1.5 s idle; right after stack start it was ${fmt(mib(startIdle?.rssKb ?? NaN))} MiB`,
+      presigned: halvesText(presigned, (h) => h.idle?.rssKb ?? NaN),
+      direct: halvesText(direct, (h) => h.idle?.rssKb ?? NaN),
+      note: `per half (A1 / A2, B1 / B2): a fresh Deno process per half (restarted), then ${SIZES.warmup} untimed warm-up uploads of the same kind and 1.5 s idle`,
+    },
+    {
+      metric: 'Same process before its warm-up (MiB RSS)',
+      presigned: halvesText(presigned, (h) => h.fresh?.rssKb ?? NaN),
+      direct: halvesText(direct, (h) => h.fresh?.rssKb ?? NaN),
+      note: `0.5 s after the restart (right after stack start it was ${fmt(mib(startIdle?.rssKb ?? NaN))} MiB); what ${SIZES.warmup} uploads leave behind is the difference to the baseline above`,
     },
     {
       metric: 'Functions process peak during the phase (MiB, VmHWM)',
       presigned: peakText(presigned),
       direct: peakText(direct),
       note: resetsOk
-        ? `VmHWM reset to the current RSS with \`echo 5 > /proc/<pid>/clear_refs\` right before the phase (verified: VmHWM fell from ${fmt(mib(presigned.reset.before?.hwmKb ?? NaN))}/${fmt(mib(direct.reset.before?.hwmKb ?? NaN))} to ${fmt(mib(presigned.reset.after?.hwmKb ?? NaN))}/${fmt(mib(direct.reset.after?.hwmKb ?? NaN))} MiB)`
+        ? `VmHWM reset to the current RSS with \`echo 5 > /proc/<pid>/clear_refs\` right before the phase (verified each time: VmHWM fell to VmRSS, e.g. ${fmt(mib(direct.halves[0]!.reset.before?.hwmKb ?? NaN))} → ${fmt(mib(direct.halves[0]!.reset.after?.hwmKb ?? NaN))} MiB before B1); the higher of the two halves`
         : 'clear_refs did not reset VmHWM here: the peak is the RSS sampled every ' + SIZES.sampleMs + ' ms',
     },
     {
       metric: 'Peak above the idle baseline (MiB)',
       presigned: fmt(mib(deltaKb(presigned))),
       direct: fmt(mib(deltaKb(direct))),
-      note: `${SIZES.concurrency} uploads in flight × ${fileMiB} MiB = ${fmt((SIZES.concurrency * SIZES.fileBytes) / MiB)} MiB of file content at once`,
+      note: `the higher of the two halves (each against its own baseline); ${SIZES.concurrency} uploads in flight × ${fileMiB} MiB = ${fmt((SIZES.concurrency * SIZES.fileBytes) / MiB)} MiB of file content at once`,
+    },
+    {
+      metric: 'Peak above the process before its warm-up (MiB)',
+      presigned: fmt(mib(freshDeltaKb(presigned))),
+      direct: fmt(mib(freshDeltaKb(direct))),
+      note: 'includes what the warm-up left resident (heap grown, not returned to the OS)',
     },
     {
       metric: `RSS sampled every ${SIZES.sampleMs} ms, max (MiB)`,
@@ -604,7 +690,8 @@ try {
   const allErrors = [...presigned.errors, ...direct.errors, ...(withSha?.errors ?? [])];
   if (allErrors.length) notes.push(`${allErrors.length} uploads failed; first: ${allErrors[0]}`);
   notes.push(
-    'Order: presigned, then through the function, then presigned with sha256; the functions process is restarted before each phase, so each starts from its own fresh heap. ' +
+    `Order: ABBA halves of ${Math.ceil(SIZES.files / 2)} + ${SIZES.files - Math.ceil(SIZES.files / 2)} files (presigned A1, function B1, function B2, presigned A2), then presigned with sha256; throughput and latencies pool both halves. ` +
+      'The functions process is restarted before each phase, so each starts from its own fresh heap. ' +
       'Client, gateway and s3rver share this Node process (as in `npm start`); Postgres and Deno are separate processes on the same cores.',
   );
   notes.push(`Rows at the end: ${statusCounts.map((r) => `${r.n} ${r.status}`).join(', ')} (before processing).`);

@@ -1,6 +1,6 @@
 // The archive API: listing, reading, restoring and permanently deleting, with
 // the denied paths and exact error codes.
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createArchiveHandler } from '../../supabase/functions/_shared/archive/api.ts';
@@ -150,9 +150,8 @@ describe('one archive', () => {
     const { s3, bucket } = directS3();
     const saved = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: row!.s3_key }));
     expect(saved.Metadata?.sha256).toBeDefined();
-    // Keep the invariant honest: this test removes the object, so restore it afterwards.
-    const body = await (await import('@aws-sdk/client-s3')).GetObjectCommand;
-    const object = await s3.send(new body({ Bucket: bucket, Key: row!.s3_key }));
+    // Keep the invariant honest: this test removes the object, so put it back afterwards.
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: row!.s3_key }));
     const bytes = await object.Body!.transformToByteArray();
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: row!.s3_key }));
     const restore = await api(`/archive/conversations/${id}/restore`, { token, method: 'POST' });

@@ -3,6 +3,7 @@
 // nothing is hard-wired to the demo keys. The functions reach S3 through a
 // fault proxy, and a control endpoint lets tests stop S3, switch the proxy
 // or kill the functions process. Torn down when the run ends.
+import './quiet.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -12,7 +12,7 @@ import { decodeCursor, encodeCursor } from '../conversations/cursor.ts';
 import { asUser, deleteAsUser } from '../db/as-user.ts';
 import { createSql, type Sql } from '../db/client.ts';
 import { isUuid } from '../ids.ts';
-import { readJsonBody } from '../http/body.ts';
+import { readBodyBytes, readJsonBody } from '../http/body.ts';
 import { errors } from '../http/errors.ts';
 import { json } from '../http/respond.ts';
 import { Router } from '../http/router.ts';
@@ -130,12 +130,10 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
       const { s3: client, config } = storage();
       const type = request.headers.get('content-type') ?? '';
       if (type.startsWith('multipart/form-data')) {
-        // Small files straight through the function.
-        const declared = Number(request.headers.get('content-length') ?? NaN);
-        if (Number.isFinite(declared) && declared > settings.directMaxBytes + 64 * 1024) {
-          throw errors.payloadTooLarge(`Direct uploads may be at most ${settings.directMaxBytes} bytes; use the presigned upload.`);
-        }
-        const form = await request.formData().catch(() => {
+        // Small files straight through the function, read with a hard cap
+        // (a chunked body has no Content-Length to check up front).
+        const raw = await readBodyBytes(request, settings.directMaxBytes + 64 * 1024);
+        const form = await new Response(raw, { headers: { 'content-type': type } }).formData().catch(() => {
           throw errors.invalidRequest('The multipart body could not be read.');
         });
         const file = form.get('file');
@@ -143,9 +141,16 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
         if (file.size > settings.directMaxBytes) throw errors.payloadTooLarge(`Direct uploads may be at most ${settings.directMaxBytes} bytes.`);
         const contentType = checkDeclared(file.type || 'application/octet-stream', file.size);
         const bytes = new Uint8Array(await file.arrayBuffer());
+        // The bytes are here: check them before anything is stored.
+        if (bytes.length === 0) throw errors.invalidRequest('The file is empty.');
+        if (!sniffMatches(contentType, bytes.subarray(0, SNIFF_BYTES))) throw errors.uploadRejected(`its content is not ${contentType}`);
         const row = await insertRow(caller.claims, caller.userId, { name: file.name || 'file', contentType, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
         await s3Call('PutObject', () => client.send(new PutObjectCommand({ Bucket: config.bucket, Key: row.s3_key, Body: bytes, ContentType: contentType, ...(config.sse === 'none' ? {} : { ServerSideEncryption: config.sse }) })));
-        return json({ file: publicFile(await verifyUpload(caller.claims, row)) }, 201);
+        const uploaded = await asUser(sql, caller.claims, async (tx) => {
+          const [updated] = await tx<{ row: Row }[]>`update public.files set status = 'uploaded' where id = ${row.id} returning to_jsonb(files) as row`;
+          return updated!.row;
+        });
+        return json({ file: publicFile(uploaded) }, 201);
       }
       const input = parseOr400(Create, await readJsonBody(request, 16 * 1024), 'file');
       const contentType = checkDeclared(input.content_type, input.size);

@@ -10,12 +10,22 @@ const STOPWORDS: Record<string, string[]> = {
   nl: ['de', 'het', 'een', 'en', 'is', 'van', 'dat', 'niet', 'op', 'met', 'voor', 'zijn', 'ik', 'je', 'ook', 'als', 'maar', 'bij'],
 };
 
+const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}]+)?/gu;
+
 export function words(text: string): string[] {
-  return text.toLowerCase().match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)?/gu) ?? [];
+  return text.toLowerCase().match(WORD) ?? [];
+}
+
+/** Counts words without building the list (documents can be large). */
+export function countWords(text: string): number {
+  let count = 0;
+  for (const _ of text.matchAll(WORD)) count++;
+  return count;
 }
 
 export function detectLanguage(text: string): string {
-  const tokens = words(text).slice(0, 5000);
+  // The opening of a document is enough to tell its language.
+  const tokens = words(text.slice(0, 40_000)).slice(0, 5000);
   if (tokens.length < 5) return 'und';
   let best = 'und';
   let bestScore = 0;

@@ -8,7 +8,7 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import { extractText, getDocumentProxy } from 'unpdf';
 import type { S3Config } from '../config.ts';
 import type { Sql } from '../db/client.ts';
-import { detectLanguage, words } from './language.ts';
+import { countWords, detectLanguage } from './language.ts';
 import { DOCUMENT_TYPES } from './types.ts';
 
 type ConfiguredS3 = Extract<S3Config, { configured: true }>;
@@ -56,7 +56,7 @@ export async function processFile(sql: Sql, s3: S3Client, config: ConfiguredS3, 
   );
   await sql`
     update public.files
-       set status = 'processed', page_count = ${pages}, word_count = ${words(text).length},
+       set status = 'processed', page_count = ${pages}, word_count = ${countWords(text)},
            language = ${detectLanguage(text)}, document_type = ${DOCUMENT_TYPES[file.content_type] ?? 'other'},
            processed_at = now(), error = null
      where id = ${fileId} and deleted_at is null`;
