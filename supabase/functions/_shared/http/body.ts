@@ -4,7 +4,7 @@
 import { errors } from './errors.ts';
 
 /** The raw body, refused (413) as soon as it passes maxBytes, with or without a Content-Length. */
-export async function readBodyBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
+export async function readBodyBytes(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(request.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > maxBytes) {
     throw errors.payloadTooLarge(`The request body is larger than ${maxBytes} bytes.`);
