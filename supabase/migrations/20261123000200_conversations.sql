@@ -22,7 +22,7 @@ comment on table public.conversations is
 
 -- A user's list ordered by recency; also serves every policy's user_id filter.
 create index conversations_user_id_updated_at_idx
-  on public.conversations (user_id, updated_at desc);
+  on public.conversations (user_id, updated_at desc, id desc);
 -- The expiry sweep looks only at rows that can expire and are still live.
 create index conversations_expires_at_idx
   on public.conversations (expires_at)

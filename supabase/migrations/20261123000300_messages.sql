@@ -82,13 +82,14 @@ grant insert (id, conversation_id, user_id, role, content, metadata, model, toke
 grant update (feedback) on public.messages to authenticated;
 
 -- The conversations subquery runs under the caller's RLS, so messages of a
--- deleted, expired or foreign conversation are out of reach.
+-- deleted, expired or foreign conversation are out of reach; the composite
+-- foreign key makes the message's owner the conversation's. A user_id test
+-- here would be redundant, and it leads the planner to read every message of
+-- the user through messages_user_id_idx instead of the last few of one
+-- conversation (bench/history).
 create policy "Messages are readable by their owner in a live conversation"
   on public.messages for select to authenticated
-  using (
-    user_id = (select auth.uid())
-    and exists (select 1 from public.conversations c where c.id = conversation_id)
-  );
+  using (exists (select 1 from public.conversations c where c.id = conversation_id));
 
 create policy "Messages are added by their owner to a live conversation"
   on public.messages for insert to authenticated

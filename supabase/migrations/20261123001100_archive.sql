@@ -134,13 +134,6 @@ security definer
 set search_path = ''
 as $$
 begin
-  -- The final delete, erasure and purge remove whole conversations: no
-  -- per-message lookup on their cascades.
-  if coalesce(current_setting('strata.completing_archive', true), '') = old.conversation_id::text
-     or coalesce(current_setting('strata.purge', true), '') = 'on'
-     or coalesce(current_setting('strata.erasing_user', true), '') <> '' then
-    return case when tg_op = 'DELETE' then old else new end;
-  end if;
   if exists (select 1 from public.conversations c where c.id = old.conversation_id and c.deleted_at is not null) then
     raise exception 'conversation % is being archived; its messages cannot change', old.conversation_id
       using errcode = 'P0002';
@@ -151,9 +144,15 @@ $$;
 comment on function private.messages_frozen() is
   'BEFORE UPDATE/DELETE trigger on messages: refuses changes while their conversation is pending archive.';
 
+-- The WHEN clause keeps whole-conversation cascades (final delete, purge,
+-- erasure) from calling the function once per message.
 create trigger messages_frozen
   before update or delete on public.messages
-  for each row execute function private.messages_frozen();
+  for each row
+  when (coalesce(current_setting('strata.completing_archive', true), '') <> old.conversation_id::text
+        and coalesce(current_setting('strata.purge', true), '') <> 'on'
+        and coalesce(current_setting('strata.erasing_user', true), '') = '')
+  execute function private.messages_frozen();
 
 -- An id that has an archive belongs to that archive: a new conversation with
 -- it would later overwrite the archived one. Restore is the way back.
