@@ -18,6 +18,8 @@ export interface ArchiveSettings {
   partBytes: number;
   /** Background drains one function instance runs at once (each is a worker). */
   maxDrains: number;
+  /** Files one drain processes at once: extraction holds whole documents in memory (Edge Functions have 256 MB). */
+  processConcurrency: number;
 }
 
 function readInt(env: EnvGetter, name: string, fallback: number, min: number, max: number): number {
@@ -37,5 +39,6 @@ export function readArchiveSettings(env: EnvGetter): ArchiveSettings {
     streamAboveBytes: readInt(env, 'ARCHIVE_STREAM_ABOVE_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     partBytes: readInt(env, 'ARCHIVE_PART_BYTES', 8 * 1024 * 1024, 5 * 1024 * 1024, 512 * 1024 * 1024),
     maxDrains: readInt(env, 'ARCHIVE_MAX_DRAINS', 4, 1, 32),
+    processConcurrency: readInt(env, 'FILES_PROCESS_CONCURRENCY', 2, 1, 32),
   };
 }

@@ -57,8 +57,6 @@ function objectMetadata(head: SnapshotHead, conversationId: string, sha256: stri
 }
 
 const FORMAT_VERSION = 1;
-// Archives are written once and kept long: the best gzip ratio is worth its CPU.
-const GZIP_LEVEL = 9;
 
 const sseParams = (config: ConfiguredS3) => (config.sse === 'none' ? {} : { ServerSideEncryption: config.sse });
 
@@ -76,7 +74,7 @@ export async function buildBuffered(head: SnapshotHead, readMessages: SnapshotRe
   const chunks: Uint8Array[] = [];
   await writeDocument(head, readMessages, archivedAt, (chunk) => void chunks.push(chunk));
   const json = Buffer.concat(chunks);
-  return { json, sha256: createHash('sha256').update(json).digest('hex'), body: gzipSync(json, { level: GZIP_LEVEL }) };
+  return { json, sha256: createHash('sha256').update(json).digest('hex'), body: gzipSync(json) };
 }
 
 /** Uploads a built archive with one PutObject (after the snapshot transaction has ended). */
@@ -122,7 +120,7 @@ export async function storeStreamed(target: ArchiveTarget & { readMessages: Snap
   const parts: Array<{ ETag: string; PartNumber: number }> = [];
   let bytes = 0;
   try {
-    const gzip = createGzip({ level: GZIP_LEVEL });
+    const gzip = createGzip();
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     const uploadPart = async (data: Buffer) => {

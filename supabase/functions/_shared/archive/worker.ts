@@ -205,7 +205,7 @@ export async function drainJobs(deps: WorkerDeps, budgetMs = deps.settings.budge
         await fail(job, error);
       }
     }
-    await inPool(others, settings.concurrency, async (job) => {
+    const runOther = async (job: ClaimedJob & { kind: string }) => {
       try {
         if (job.kind === 'process_file') {
           const outcome = await processFile(sql, deps.s3!, deps.s3Config as Extract<S3Config, { configured: true }>, job.subject_id);
@@ -219,7 +219,12 @@ export async function drainJobs(deps: WorkerDeps, budgetMs = deps.settings.budge
       } catch (error) {
         await fail(job, error, job.kind).catch((e) => log(`could not record the failure of job ${job.job_id}: ${describeError(e)}`));
       }
-    });
+    };
+    // Deletes are light; processing holds whole documents, so fewer at once.
+    await Promise.all([
+      inPool(others.filter((job) => job.kind !== 'process_file'), settings.concurrency, runOther),
+      inPool(others.filter((job) => job.kind === 'process_file'), settings.processConcurrency, runOther),
+    ]);
   }
 
   // Archive lanes: each claims a small batch for itself and comes back for
