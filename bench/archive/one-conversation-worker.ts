@@ -1,14 +1,14 @@
 // Runs Strata's archive worker code (drainJobs, unchanged) in its own Node
 // process so its peak memory can be measured. Deps are built the way
-// worker-handler.ts builds them, from process.env. Run by run.ts as:
+// jobs/handler.ts builds them, from process.env. Run by run.ts as:
 //   node --import tsx bench/archive/one-conversation-worker.ts <conversation_id>
 // Prints one JSON line on stdout: the drain summary, elapsed ms and VmHWM.
 import { readFileSync } from 'node:fs';
 import { readS3Config, type EnvGetter } from '../../supabase/functions/_shared/config.ts';
 import { createSql } from '../../supabase/functions/_shared/db/client.ts';
 import { createS3Client } from '../../supabase/functions/_shared/s3/client.ts';
-import { readArchiveSettings } from '../../supabase/functions/_shared/archive/settings.ts';
-import { drainJobs, type WorkerDeps } from '../../supabase/functions/_shared/archive/worker.ts';
+import { readArchiveSettings } from '../../supabase/functions/_shared/jobs/settings.ts';
+import { drainJobs, type WorkerDeps } from '../../supabase/functions/_shared/jobs/worker.ts';
 
 const conversationId = process.argv[2];
 if (!conversationId) throw new Error('usage: one-conversation-worker.ts <conversation_id>');

@@ -19,7 +19,7 @@ import { denoCacheDir, PROJECT_ROOT } from '../../src/cli/project.ts';
 import { startRelay } from '../../src/dev/relay.ts';
 import { startScheduler } from '../../src/dev/scheduler.ts';
 import { startStack, type Stack } from '../../src/dev/stack.ts';
-import { readArchiveSettings } from '../../supabase/functions/_shared/archive/settings.ts';
+import { readArchiveSettings } from '../../supabase/functions/_shared/jobs/settings.ts';
 import { createBaseline, readIndex, s3rverRepairs } from './baseline.ts';
 import { buildDocuments, createBulkConversations, createRealisticConversations, createUsers, loadCorpus, type CreatedConversation } from './data.ts';
 

@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { signJwt } from '../../src/auth/jwt.ts';
-import { readArchiveSettings } from '../../supabase/functions/_shared/archive/settings.ts';
-import { archiveOne, drainJobs, type DrainSummary } from '../../supabase/functions/_shared/archive/worker.ts';
+import { readArchiveSettings } from '../../supabase/functions/_shared/jobs/settings.ts';
+import { archiveOne, drainJobs, type DrainSummary } from '../../supabase/functions/_shared/jobs/worker.ts';
 import { readS3Config } from '../../supabase/functions/_shared/config.ts';
 import { createSql } from '../../supabase/functions/_shared/db/client.ts';
 import { createS3Client } from '../../supabase/functions/_shared/s3/client.ts';

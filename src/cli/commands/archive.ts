@@ -2,8 +2,8 @@
 // pipeline of a deployment (environment) or of the local stack.
 import { randomUUID } from 'node:crypto';
 import { rebuildIndex } from '../../../supabase/functions/_shared/archive/rebuild.ts';
-import { readArchiveSettings } from '../../../supabase/functions/_shared/archive/settings.ts';
-import { drainJobs } from '../../../supabase/functions/_shared/archive/worker.ts';
+import { readArchiveSettings } from '../../../supabase/functions/_shared/jobs/settings.ts';
+import { drainJobs } from '../../../supabase/functions/_shared/jobs/worker.ts';
 import { readS3Config } from '../../../supabase/functions/_shared/config.ts';
 import { createSql } from '../../../supabase/functions/_shared/db/client.ts';
 import { isUuid } from '../../../supabase/functions/_shared/ids.ts';

@@ -1,4 +1,4 @@
-import { createWorkerHandler } from '../_shared/archive/worker-handler.ts';
+import { createWorkerHandler } from '../_shared/jobs/handler.ts';
 import { denoEnv } from '../_shared/config.ts';
 
 Deno.serve(createWorkerHandler(denoEnv));

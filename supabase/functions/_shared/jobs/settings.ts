@@ -1,4 +1,4 @@
-// Archive worker settings from the environment, with safe defaults.
+// Job worker settings from the environment, with safe defaults.
 import type { EnvGetter } from '../config.ts';
 
 export interface ArchiveSettings {

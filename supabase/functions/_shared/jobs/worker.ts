@@ -1,17 +1,19 @@
-// The archive worker: claims due jobs (any number of workers may run at
-// once), archives each conversation to S3, then records the archive and
-// deletes the conversation in one transaction. Failures back off and
-// dead-letter in the database; nothing is deleted unless S3 acknowledged.
+// The job worker (run by the archive-worker function, or `strata archive
+// work`): claims due jobs from private.jobs (any number of workers may run at
+// once) and does them: archive a conversation (S3 first, then the index row,
+// the job and the delete in one transaction), erase a user's objects, process
+// an uploaded file, delete a file's or document's objects then its row.
+// Failures back off and dead-letter in the database; nothing is deleted
+// unless S3 acknowledged.
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.ts';
-import { processFile } from '../files/process.ts';
 import type { Sql } from '../db/client.ts';
-import { archiveKey } from '../s3/keys.ts';
+import { processFile } from '../files/process.ts';
+import { analysisRoot, archiveKey, userAnalysisPrefix, userPrefixes } from '../s3/keys.ts';
 import { deleteEverything, describeS3Error, listFolders, listKeys } from '../s3/objects.ts';
-import { analysisRoot, userAnalysisPrefix, userPrefixes } from '../s3/keys.ts';
 import type { ArchiveSettings } from './settings.ts';
-import { readSmallSnapshot, withSnapshot, type SnapshotHead } from './snapshot.ts';
-import { buildBuffered, putBuffered, storeStreamed, type StoredArchive } from './upload.ts';
+import { readSmallSnapshot, withSnapshot, type SnapshotHead } from '../archive/snapshot.ts';
+import { buildBuffered, putBuffered, storeStreamed, type StoredArchive } from '../archive/upload.ts';
 
 export interface WorkerDeps {
   sql: Sql;
