@@ -3,7 +3,7 @@
 // size and sha256 in Postgres. Rows are read and written as the user (RLS).
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { callerOf } from '../auth/caller.ts';
+import { requireUser } from '../auth/caller.ts';
 import { readPlatformConfig, readS3Config, type EnvGetter } from '../config.ts';
 import { decodeCursor, encodeCursor } from '../conversations/cursor.ts';
 import { asUser, deleteAsUser } from '../db/as-user.ts';
@@ -45,11 +45,6 @@ export function createAnalysesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3
     })
     .strict();
 
-  const user = (request: Request) => {
-    const caller = callerOf(request);
-    if (caller.kind !== 'user') throw errors.unauthorized();
-    return caller;
-  };
   const storage = () => {
     if (!s3 || !s3Config.configured) throw errors.serviceUnavailable(s3Config.configured ? 'S3 is not available.' : s3Config.problem);
     return { s3, config: s3Config };
@@ -62,7 +57,7 @@ export function createAnalysesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3
 
   const router = new Router('analyses')
     .on('POST', '/', async (request) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const input = parseOr400(Create, await readJsonBody(request, settings.analysisMaxBytes + 1024), 'analysis');
       const { s3: client, config } = storage();
       const document = JSON.stringify(input.data);
@@ -92,7 +87,7 @@ export function createAnalysesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3
       }
     })
     .on('GET', '/', async (request, _params, url) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const { limit, cursor, kind, conversation_id } = parseOr400(ListQuery, Object.fromEntries(url.searchParams), 'query');
       const after = cursor ? decodeCursor(cursor) : null;
       const rows = await asUser(sql, caller.claims, (tx) => tx<{ row: Row }[]>`
@@ -110,7 +105,7 @@ export function createAnalysesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3
       });
     })
     .on('GET', '/:id', async (request, params) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const id = idParam(params.id);
       const [row] = await asUser(sql, caller.claims, (tx) => tx<{ row: Row }[]>`select to_jsonb(a) as row from public.analyses a where id = ${id}`);
       if (!row) throw errors.notFound('Analysis');
@@ -126,7 +121,7 @@ export function createAnalysesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3
       return json({ analysis: publicRow(row.row), data: JSON.parse(text) });
     })
     .on('DELETE', '/:id', async (request, params) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const id = idParam(params.id);
       // The delete trigger turns this into an S3-first delete job.
       const found = await deleteAsUser(sql, caller.claims, 'analyses', id);

@@ -3,7 +3,7 @@
 // delete. User requests run as the user, so RLS decides what exists.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { callerOf, type Caller } from '../auth/caller.ts';
+import { callerOf, requireUser } from '../auth/caller.ts';
 import type { EnvGetter } from '../config.ts';
 import { readPlatformConfig, readS3Config } from '../config.ts';
 import { asUser } from '../db/as-user.ts';
@@ -67,11 +67,6 @@ export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3C
   const sql = deps.sql ?? createSql(platform.dbUrl ?? '', { applicationName: 'strata-archive-api' });
   const s3 = deps.s3 !== undefined ? deps.s3 : s3Config.configured ? createS3Client(s3Config) : null;
 
-  const requireUser = (request: Request): Extract<Caller, { kind: 'user' }> => {
-    const caller = callerOf(request);
-    if (caller.kind !== 'user') throw errors.unauthorized();
-    return caller;
-  };
   const requireS3 = () => {
     if (!s3 || !s3Config.configured) throw errors.serviceUnavailable(s3Config.configured ? 'S3 is not available.' : s3Config.problem);
     return { s3, bucket: s3Config.bucket };

@@ -3,6 +3,7 @@
 // itself (to_jsonb), so the archive holds exactly the stored values and a
 // restore writes them back unchanged. Messages are streamed with a cursor so
 // a conversation of any size is read in bounded memory.
+import type postgres from 'postgres';
 import type { Sql } from '../db/client.ts';
 
 export interface SnapshotHead {
@@ -53,18 +54,8 @@ export async function withSnapshot<T>(
   use: (head: SnapshotHead | null, readMessages: SnapshotReader) => Promise<T>,
 ): Promise<T> {
   return (await sql.begin('isolation level repeatable read read only', async (tx) => {
-    const [head] = await tx<HeadRow[]>`
-      select to_jsonb(c)::text as conversation, c.user_id, u.email, c.title,
-             to_jsonb(c) ->> 'created_at' as created_at, to_jsonb(c) ->> 'deleted_at' as deleted_at,
-             stats.message_count, stats.estimated_bytes
-        from public.conversations c
-        left join auth.users u on u.id = c.user_id
-        cross join lateral (
-          select count(*)::int as message_count,
-                 coalesce(sum(octet_length(m.content) + octet_length(m.metadata::text) + 400), 0)::bigint as estimated_bytes
-            from public.messages m where m.conversation_id = c.id
-        ) stats
-       where c.id = ${conversationId}`;
+    // The head alone (a negative limit never inlines the messages), in this snapshot.
+    const head = (await readSmallSnapshot(tx, conversationId, -1))?.head;
     if (!head) return use(null, async () => {});
     const readMessages: SnapshotReader = async (onMessages) => {
       await tx`
@@ -75,7 +66,7 @@ export async function withSnapshot<T>(
       });
     };
     return use(
-      toHead(head),
+      head,
       readMessages,
     );
   })) as T;
@@ -87,7 +78,7 @@ export async function withSnapshot<T>(
  * into the document's array text. null messagesText means "too large: stream it".
  */
 export async function readSmallSnapshot(
-  sql: Sql,
+  sql: Sql | postgres.TransactionSql,
   conversationId: string,
   limitBytes: number,
 ): Promise<{ head: SnapshotHead; messagesText: string | null } | null> {

@@ -52,3 +52,10 @@ export function callerOf(request: Request, options: { serviceRoleKey?: string; a
 export function requireService(request: Request, serviceRoleKey: string | undefined): void {
   if (!isServiceKey(bearer(request), serviceRoleKey)) throw errors.unauthorized('Service credentials are required.');
 }
+
+/** A signed-in user, or 401 (the anon key and service credentials are not users). */
+export function requireUser(request: Request): Extract<Caller, { kind: 'user' }> {
+  const caller = callerOf(request);
+  if (caller.kind !== 'user') throw errors.unauthorized();
+  return caller;
+}

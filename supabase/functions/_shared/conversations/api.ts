@@ -1,7 +1,7 @@
 // The conversations API (function `conversations`, user JWT). Every request
 // runs its SQL as the caller (role authenticated, request.jwt.claims), so RLS
 // decides what exists; the service role only reads project-wide stats.
-import { callerOf, type Caller } from '../auth/caller.ts';
+import { callerOf, requireUser } from '../auth/caller.ts';
 import { readPlatformConfig, type EnvGetter } from '../config.ts';
 import { asUser, type Tx } from '../db/as-user.ts';
 import { createSql, type Sql } from '../db/client.ts';
@@ -27,11 +27,6 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
   // Bodies carry at most one message: content, metadata and some JSON around them.
   const maxBody = limits.maxContentBytes * 6 + limits.maxMetadataBytes + 16 * 1024;
 
-  const user = (request: Request): Extract<Caller, { kind: 'user' }> => {
-    const caller = callerOf(request);
-    if (caller.kind !== 'user') throw errors.unauthorized();
-    return caller;
-  };
   const uuidParam = (value: string | undefined, what: string) => {
     if (!isUuid(value)) throw errors.invalidId(what);
     return value.toLowerCase();
@@ -48,7 +43,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
 
   const router = new Router('conversations')
     .on('POST', '/', async (request) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const input = parseOr400(schema.createConversation, await body(request), 'conversation');
       const tooBig = oversize(limits, { metadata: input.metadata });
       if (tooBig) throw errors.payloadTooLarge(`The conversation ${tooBig}.`);
@@ -63,7 +58,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
       return json({ conversation: { ...row, message_count: 0 } }, 201);
     })
     .on('GET', '/', async (request, _params, url) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const { limit, cursor } = parseOr400(schema.listQuery, query(url), 'query');
       const after = cursor ? decodeCursor(cursor) : null;
       const rows = await asUser(sql, caller.claims, (tx) => tx<{ row: Row; message_count: number }[]>`
@@ -90,7 +85,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
       return json({ scope: 'user', ...(stats as object) });
     })
     .on('GET', '/:id', async (request, params, url) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const id = uuidParam(params.id, 'conversation id');
       const { limit, before } = parseOr400(schema.historyQuery, query(url), 'query');
       const older = before ? decodeCursor(before, 'before cursor') : null;
@@ -112,7 +107,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
       }, 'isolation level repeatable read read only');
     })
     .on('POST', '/:id/messages', async (request, params) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const id = uuidParam(params.id, 'conversation id');
       const input = parseOr400(schema.addMessage, await body(request), 'message');
       const tooBig = oversize(limits, input);
@@ -129,7 +124,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
       return json({ message: row }, 201);
     })
     .on('PATCH', '/:id/messages/:message_id', async (request, params) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const id = uuidParam(params.id, 'conversation id');
       const messageId = uuidParam(params.message_id, 'message id');
       const input = parseOr400(schema.feedback, await body(request), 'feedback');
@@ -145,7 +140,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
       return json({ message: row });
     })
     .on('POST', '/:id/clear', async (request, params) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const id = uuidParam(params.id, 'conversation id');
       const deleted = await asUser(sql, caller.claims, async (tx) => {
         await visibleConversation(tx, id);
@@ -154,7 +149,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
       return json({ conversation_id: id, deleted_messages: deleted });
     })
     .on('POST', '/:id/extend', async (request, params) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const id = uuidParam(params.id, 'conversation id');
       const input = parseOr400(schema.extend, await body(request), 'extension');
       const expiresAt = await asUser(sql, caller.claims, async (tx) => {
@@ -169,7 +164,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
       return json({ conversation_id: id, expires_at: expiresAt });
     })
     .on('GET', '/:id/export', async (request, params) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const id = uuidParam(params.id, 'conversation id');
       const email = typeof caller.claims.email === 'string' && caller.claims.email ? caller.claims.email : null;
       const text = await asUser(sql, caller.claims, (tx) => exportConversation(tx, id, email), 'isolation level repeatable read read only');
@@ -184,7 +179,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
       });
     })
     .on('DELETE', '/:id', async (request, params) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const id = uuidParam(params.id, 'conversation id');
       const state = await asUser(sql, caller.claims, async (tx) => {
         await visibleConversation(tx, id);

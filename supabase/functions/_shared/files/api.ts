@@ -6,7 +6,7 @@ import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectComm
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { callerOf } from '../auth/caller.ts';
+import { requireUser } from '../auth/caller.ts';
 import { readPlatformConfig, readS3Config, type EnvGetter } from '../config.ts';
 import { decodeCursor, encodeCursor } from '../conversations/cursor.ts';
 import { asUser, deleteAsUser } from '../db/as-user.ts';
@@ -51,11 +51,6 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
     })
     .strict();
 
-  const user = (request: Request) => {
-    const caller = callerOf(request);
-    if (caller.kind !== 'user') throw errors.unauthorized();
-    return caller;
-  };
   const storage = () => {
     if (!s3 || !s3Config.configured) throw errors.serviceUnavailable(s3Config.configured ? 'S3 is not available.' : s3Config.problem);
     return { s3, config: s3Config };
@@ -126,7 +121,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
 
   const router = new Router('files')
     .on('POST', '/', async (request) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const { s3: client, config } = storage();
       const type = request.headers.get('content-type') ?? '';
       if (type.startsWith('multipart/form-data')) {
@@ -176,7 +171,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
       );
     })
     .on('POST', '/:id/complete', async (request, params) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const id = idParam(params.id);
       const [row] = await asUser(sql, caller.claims, (tx) => tx<{ row: Row }[]>`select to_jsonb(f) as row from public.files f where id = ${id}`);
       if (!row) throw errors.notFound('File');
@@ -184,7 +179,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
       return json({ file: publicFile(await verifyUpload(caller.claims, row.row)) });
     })
     .on('GET', '/', async (request, _params, url) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const { limit, cursor, status } = parseOr400(ListQuery, Object.fromEntries(url.searchParams), 'query');
       const after = cursor ? decodeCursor(cursor) : null;
       const rows = await asUser(sql, caller.claims, (tx) => tx<{ row: Row }[]>`
@@ -201,7 +196,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
       });
     })
     .on('GET', '/:id', async (request, params) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const id = idParam(params.id);
       const [row] = await asUser(sql, caller.claims, (tx) => tx<{ row: Row }[]>`select to_jsonb(f) as row from public.files f where id = ${id}`);
       if (!row) throw errors.notFound('File');
@@ -216,7 +211,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
       return json({ file: publicFile(row.row), download });
     })
     .on('DELETE', '/:id', async (request, params) => {
-      const caller = user(request);
+      const caller = requireUser(request);
       const id = idParam(params.id);
       // The delete trigger turns this into an S3-first delete job.
       const found = await deleteAsUser(sql, caller.claims, 'files', id);
