@@ -9,17 +9,7 @@ import type postgres from 'postgres';
 
 type Sql = postgres.Sql;
 
-/** mulberry32: a small, fast, seeded PRNG so every run writes the same text. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../common.ts';
 
 // A vocabulary of common English and technical words. Words are drawn with a
 // Zipf-like distribution (rank r has weight 1/(r+1)), which gives gzip roughly

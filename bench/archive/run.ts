@@ -22,18 +22,12 @@ import { startStack, type Stack } from '../../src/dev/stack.ts';
 import { readArchiveSettings } from '../../supabase/functions/_shared/jobs/settings.ts';
 import { createBaseline, readIndex, s3rverRepairs } from './baseline.ts';
 import { buildDocuments, createBulkConversations, createRealisticConversations, createUsers, loadCorpus, type CreatedConversation } from './data.ts';
+import { fmtInt, formatNumber, intEnv, percentile, progress, runStarted, sleep, stopOnSignals } from '../common.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 
 // ---------------------------------------------------------------- settings
 
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min} (got ${raw})`);
-  return value;
-}
 
 const SIZES = {
   /** 1: conversations archived by Strata and PutObject'd raw. */
@@ -69,15 +63,11 @@ const TEXT_SOURCE = CORPUS
 
 // ---------------------------------------------------------------- helpers
 
-const runStarted = performance.now();
 // The machine may be shared: the 1-minute load average, sampled through the run.
 const loads: number[] = [];
 const loadSampler = setInterval(() => loads.push(loadavg()[0]!), 5000);
 loadSampler.unref();
-const progress = (message: string) =>
-  process.stderr.write(`[bench ${((performance.now() - runStarted) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` every `intervalMs` until it returns true; a bounded number of times. */
 async function waitFor(label: string, check: () => Promise<boolean>, intervalMs = 50, timeoutMs = SIZES.stepTimeoutSeconds * 1000): Promise<void> {
@@ -102,15 +92,8 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T, index: 
   );
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
-}
 
-const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
-const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+const fmt = (n: number, digits = 1) => formatNumber(n, digits);
 const yes = (ok: boolean) => (ok ? '✅ yes' : '❌ no');
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 const md5Base64 = (data: Uint8Array) => createHash('md5').update(data).digest('base64');
@@ -138,15 +121,7 @@ async function shutdown() {
   await rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    progress(`${signal}: stopping`);
-    void shutdown().finally(() => process.exit(130));
-  });
-}
+stopOnSignals(shutdown);
 
 interface Row {
   metric: string;

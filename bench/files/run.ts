@@ -20,18 +20,12 @@ import { denoCacheDir, PROJECT_ROOT } from '../../src/cli/project.ts';
 import { startRelay } from '../../src/dev/relay.ts';
 import { startScheduler } from '../../src/dev/scheduler.ts';
 import { startStack, type Stack } from '../../src/dev/stack.ts';
+import { formatNumber, intEnv, percentile, progress, runStarted, sleep, stopOnSignals } from '../common.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 
 // ---------------------------------------------------------------- settings
 
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min} (got ${raw})`);
-  return value;
-}
 
 const MiB = 1024 * 1024;
 const DEFAULT_DIRECT_MAX = 5 * MiB;
@@ -57,13 +51,9 @@ const CONTENT_TYPE = 'text/plain';
 
 // ---------------------------------------------------------------- helpers
 
-const runStarted = performance.now();
 const loads: number[] = [];
 const loadSampler = setInterval(() => loads.push(loadavg()[0]!), 5000);
 loadSampler.unref();
-const progress = (message: string) =>
-  process.stderr.write(`[bench ${((performance.now() - runStarted) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitFor(label: string, check: () => Promise<boolean>, intervalMs: number, timeoutMs: number): Promise<boolean> {
   const maxPolls = Math.max(1, Math.ceil(timeoutMs / intervalMs));
@@ -85,14 +75,8 @@ async function pool(count: number, limit: number, fn: (index: number) => Promise
   );
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
-}
 
-const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
+const fmt = (n: number, digits = 1) => formatNumber(n, digits);
 const mib = (kb: number) => kb / 1024;
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
@@ -243,15 +227,7 @@ async function shutdown() {
   await rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    progress(`${signal}: stopping`);
-    void shutdown().finally(() => process.exit(130));
-  });
-}
+stopOnSignals(shutdown);
 
 type Mode = 'presigned' | 'presigned-sha256' | 'direct';
 

@@ -21,18 +21,12 @@ import postgres from 'postgres';
 import { denoCacheDir, PROJECT_ROOT } from '../../src/cli/project.ts';
 import { startStack, type Stack } from '../../src/dev/stack.ts';
 import { asUser, type Tx } from '../../supabase/functions/_shared/db/as-user.ts';
+import { fmtInt, formatNumber, intEnv, percentile, prng, progress, runStarted, sleep, stopOnSignals } from '../common.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 
 // ---------------------------------------------------------------- settings
 
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min} (got ${raw})`);
-  return value;
-}
 
 const SIZES = {
   users: intEnv('BENCH_USERS', 1000),
@@ -69,36 +63,13 @@ const TARGETS = { historyP99: 2, listingP99: 5, sweepRate: 5000, writerMax: 100 
 
 // ---------------------------------------------------------------- helpers
 
-const runStarted = performance.now();
 const loads: Array<{ at: number; load: number }> = [{ at: 0, load: loadavg()[0]! }];
 const loadSampler = setInterval(() => loads.push({ at: performance.now(), load: loadavg()[0]! }), 5000);
 loadSampler.unref();
-const progress = (message: string) =>
-  process.stderr.write(`[bench ${((performance.now() - runStarted) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
-}
 const max = (values: number[]) => (values.length ? values.reduce((m, v) => (v > m ? v : m), -Infinity) : NaN);
-const fmt = (n: number, digits = 2) =>
-  Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
-const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+const fmt = (n: number, digits = 2) => formatNumber(n, digits);
 
-/** Deterministic PRNG (mulberry32), so both policy variants see the same sequence of picks. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------- the SQL the function runs
 // Copied from supabase/functions/_shared/conversations/api.ts (GET /:id and GET /
@@ -165,15 +136,7 @@ async function shutdown() {
   await rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    progress(`${signal}: stopping`);
-    void shutdown().finally(() => process.exit(130));
-  });
-}
+stopOnSignals(shutdown);
 
 type Variant = 'select' | 'bare';
 const VARIANTS: Variant[] = ['select', 'bare'];

@@ -53,6 +53,24 @@ alter table private.jobs enable row level security;
 revoke all on private.jobs from anon, authenticated;
 grant select, insert, update, delete on private.jobs to service_role;
 
+-- Queues a job unless one is already live for the subject (duplicate deletes
+-- and repeated triggers are harmless), and notes that this statement queued
+-- work, so that its statement trigger (private.wake_after_statement) sends one
+-- wake-up for all of it. Called by the security definer triggers that queue jobs.
+create or replace function private.enqueue_job(job_kind text, subject uuid, owner uuid)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  insert into private.jobs (kind, subject_id, user_id) values (job_kind, subject, owner)
+  on conflict (kind, subject_id) where status in ('pending', 'running', 'dead') do nothing;
+  perform set_config('strata.archive_jobs_queued', 'on', true);
+end
+$$;
+comment on function private.enqueue_job(text, uuid, uuid) is
+  'Queues a job once per subject and marks the statement for one wake-up. Internal, for the triggers.';
+
 -- Sends one wake-up to the archive-worker function through pg_net, with the
 -- URL and key from Vault. Does nothing (and fails nothing) where pg_net or the
 -- secrets are missing: the scheduled sweep picks the jobs up instead.

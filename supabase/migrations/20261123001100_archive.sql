@@ -88,10 +88,7 @@ begin
   insert into public.archived_conversations (conversation_id, user_id, title, created_at, deleted_at)
   values (old.id, old.user_id, old.title, old.created_at, coalesce(old.deleted_at, now()))
   on conflict (conversation_id) do nothing;
-  insert into private.jobs (kind, subject_id, user_id)
-  values ('archive_conversation', old.id, old.user_id)
-  on conflict (kind, subject_id) where status in ('pending', 'running', 'dead') do nothing;
-  perform set_config('strata.archive_jobs_queued', 'on', true);
+  perform private.enqueue_job('archive_conversation', old.id, old.user_id);
   return null;
 end
 $$;

@@ -15,10 +15,7 @@ begin
   -- A list: one statement may delete several users before the cascades run.
   perform set_config('strata.erasing_user',
     concat_ws(',', nullif(current_setting('strata.erasing_user', true), ''), old.id::text), true);
-  insert into private.jobs (kind, subject_id, user_id)
-  values ('erase_user_objects', old.id, old.id)
-  on conflict (kind, subject_id) where status in ('pending', 'running', 'dead') do nothing;
-  perform set_config('strata.archive_jobs_queued', 'on', true);
+  perform private.enqueue_job('erase_user_objects', old.id, old.id);
   return old;
 end
 $$;

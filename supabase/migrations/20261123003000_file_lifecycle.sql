@@ -47,9 +47,7 @@ begin
     end if;
     if new.status = 'uploaded' then
       new.uploaded_at := coalesce(new.uploaded_at, now());
-      insert into private.jobs (kind, subject_id, user_id) values ('process_file', new.id, new.user_id)
-      on conflict (kind, subject_id) where status in ('pending', 'running', 'dead') do nothing;
-      perform set_config('strata.archive_jobs_queued', 'on', true);
+      perform private.enqueue_job('process_file', new.id, new.user_id);
     end if;
   end if;
   return new;
@@ -81,9 +79,7 @@ begin
   if old.deleted_at is null then
     execute format('update public.%I set deleted_at = now() where id = $1', tg_table_name) using old.id;
   end if;
-  insert into private.jobs (kind, subject_id, user_id) values (job_kind, old.id, old.user_id)
-  on conflict (kind, subject_id) where status in ('pending', 'running', 'dead') do nothing;
-  perform set_config('strata.archive_jobs_queued', 'on', true);
+  perform private.enqueue_job(job_kind, old.id, old.user_id);
   return null;
 end
 $$;

@@ -41,7 +41,7 @@ describe('GET /archive/conversations', () => {
       seen.push(...page.body.archives);
       cursor = page.body.next_cursor;
     }
-    expect(seen.map((a) => a.conversation_id).sort()).toEqual([...archived].sort());
+    expect(seen.map((a) => a.conversation_id).sort(), JSON.stringify(seen.map((a) => [a.conversation_id, a.deleted_at]))).toEqual([...archived].sort());
     const times = seen.map((a) => Date.parse(a.deleted_at));
     expect(times).toEqual([...times].sort((a, b) => b - a));
     expect(seen[0]).toMatchObject({ status: 'stored', message_count: 2, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });

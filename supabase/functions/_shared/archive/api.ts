@@ -15,6 +15,7 @@ import { Router } from '../http/router.ts';
 import { withHttp, type Handler } from '../http/serve.ts';
 import { createS3Client } from '../s3/client.ts';
 import { deleteEverything, describeS3Error } from '../s3/objects.ts';
+import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import { readVerifiedArchive } from './read.ts';
 
 const PAGE = { default: 20, max: 100 };
@@ -41,19 +42,6 @@ interface ArchiveRow {
   status: string;
   attempts: number;
   last_error: string | null;
-}
-
-const encodeCursor = (row: { cursor_at?: string; conversation_id: string }) =>
-  btoa(JSON.stringify([row.cursor_at, row.conversation_id])).replace(/=+$/, '');
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const [at, id] = JSON.parse(atob(cursor)) as [string, string];
-    if (typeof at === 'string' && !Number.isNaN(Date.parse(at)) && isUuid(id)) return [at, id];
-  } catch {
-    // fall through
-  }
-  throw errors.invalidRequest('The cursor is not valid; use next_cursor from the previous page.');
 }
 
 function publicView(row: ArchiveRow) {
@@ -122,7 +110,7 @@ export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3C
       const page = rows.slice(0, limit);
       return json({
         archives: page.map(publicView),
-        next_cursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null,
+        next_cursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.cursor_at!, page[page.length - 1]!.conversation_id) : null,
       });
     })
     .on('GET', '/conversations/:id', async (request, params) => {

@@ -12,7 +12,7 @@ import { json } from '../http/respond.ts';
 import { Router } from '../http/router.ts';
 import { withHttp, type Handler } from '../http/serve.ts';
 import { parseOr400 } from '../http/validate.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import { exportConversation } from './export.ts';
 import { readConversationLimits } from './limits.ts';
 import { oversize, schemas } from './schemas.ts';

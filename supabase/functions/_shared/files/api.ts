@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { requireUser } from '../auth/caller.ts';
 import { readPlatformConfig, readS3Config, type EnvGetter } from '../config.ts';
-import { decodeCursor, encodeCursor } from '../conversations/cursor.ts';
+import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import { asUser, deleteAsUser } from '../db/as-user.ts';
 import { createSql, type Sql } from '../db/client.ts';
 import { isUuid } from '../ids.ts';
