@@ -71,6 +71,20 @@ $$;
 comment on function private.enqueue_job(text, uuid, uuid) is
   'Queues a job once per subject and marks the statement for one wake-up. Internal, for the triggers.';
 
+-- True while a user is being erased in this transaction: the BEFORE DELETE
+-- trigger on auth.users (see the user erasure migration) lists them in
+-- strata.erasing_user, and the delete gates let their cascades through.
+create or replace function private.is_being_erased(owner uuid)
+returns boolean
+language sql
+stable
+set search_path = ''
+as $$
+  select owner::text = any (string_to_array(coalesce(current_setting('strata.erasing_user', true), ''), ','))
+$$;
+comment on function private.is_being_erased(uuid) is
+  'Whether the user is being erased in this transaction. Internal, for the delete gates.';
+
 -- Sends one wake-up to the archive-worker function through pg_net, with the
 -- URL and key from Vault. Does nothing (and fails nothing) where pg_net or the
 -- secrets are missing: the scheduled sweep picks the jobs up instead.

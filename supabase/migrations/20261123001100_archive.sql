@@ -75,9 +75,8 @@ begin
   if coalesce(current_setting('strata.completing_archive', true), '') = old.id::text then
     return old;
   end if;
-  -- strata.erasing_user lists the users being erased in this transaction
-  -- (see the user erasure migration); strata.purge is set by a purge without archive.
-  if old.user_id::text = any (string_to_array(coalesce(current_setting('strata.erasing_user', true), ''), ','))
+  -- strata.purge is set by a purge without archive (the expiry sweep's 'delete' policy).
+  if private.is_being_erased(old.user_id)
      or coalesce(current_setting('strata.purge', true), '') = 'on' then
     return old;
   end if;

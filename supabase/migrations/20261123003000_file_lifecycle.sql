@@ -73,7 +73,7 @@ declare
   job_kind text := case tg_table_name when 'files' then 'delete_file' else 'delete_analysis' end;
 begin
   if coalesce(current_setting('strata.completing_delete', true), '') = old.id::text
-     or old.user_id::text = any (string_to_array(coalesce(current_setting('strata.erasing_user', true), ''), ',')) then
+     or private.is_being_erased(old.user_id) then
     return old;
   end if;
   if old.deleted_at is null then
