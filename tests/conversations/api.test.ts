@@ -76,6 +76,36 @@ describe('conversations API', () => {
     expect(seen.map((c) => c.id)).toEqual([created[1], created[4], created[3], created[2], created[0]]);
   });
 
+  it('pages through rows whose timestamps tie or differ by microseconds, skipping none', async () => {
+    const user = await createUser(sql, 'ties');
+    const userToken = tokenFor(user);
+    // One statement: the same now() for all, so only the id breaks the tie.
+    await sql`insert into conversations (user_id, title) select ${user.id}, 'tie ' || n from generate_series(1, 5) n`;
+    const all = await sql`select id from conversations where user_id = ${user.id}`;
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await api(`/conversations?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: userToken });
+      seen.push(...page.body.conversations.map((c: { id: string }) => c.id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(seen.sort()).toEqual(all.map((r) => r.id).sort());
+
+    // History: messages a few microseconds apart, paged one at a time.
+    const [c] = await sql`insert into conversations (user_id) values (${user.id}) returning id`;
+    await sql`insert into messages (conversation_id, user_id, role, content, created_at)
+              select ${c!.id}, ${user.id}, 'user', 'm' || n, timestamptz '2026-01-01 00:00:00.000100+00' + n * interval '1 microsecond'
+                from generate_series(1, 4) n`;
+    const contents: string[] = [];
+    let before: string | null = null;
+    do {
+      const page = await api(`/conversations/${c!.id}?limit=1${before ? `&before=${before}` : ''}`, { token: userToken });
+      contents.unshift(...page.body.messages.map((m: { content: string }) => m.content));
+      before = page.body.before_cursor;
+    } while (before);
+    expect(contents).toEqual(['m1', 'm2', 'm3', 'm4']);
+  });
+
   it('clears the messages and keeps the conversation', async () => {
     const conversation = await createConversation();
     for (const content of ['a', 'b', 'c']) await api(`/conversations/${conversation.id}/messages`, { token, method: 'POST', body: { role: 'user', content } });

@@ -94,7 +94,7 @@ export function createAnalysesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3
         select to_jsonb(a) as row from public.analyses a
          where ${kind ? tx`a.kind = ${kind}` : tx`true`}
            and ${conversation_id ? tx`a.conversation_id = ${conversation_id}` : tx`true`}
-           and ${after ? tx`(a.created_at, a.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : tx`true`}
+           and ${after ? tx`(a.created_at, a.id) < (${after[0]}::text::timestamptz, ${after[1]}::uuid)` : tx`true`}
          order by a.created_at desc, a.id desc
          limit ${limit + 1}`);
       const page = rows.slice(0, limit);

@@ -104,7 +104,7 @@ export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3C
         select conversation_id, title, created_at, deleted_at, archived_at, message_count, bytes, sha256, s3_key, status, attempts, last_error,
                to_jsonb(deleted_at) #>> '{}' as cursor_at
           from public.archived_conversations
-         where ${after ? tx`(deleted_at, conversation_id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : tx`true`}
+         where ${after ? tx`(deleted_at, conversation_id) < (${after[0]}::text::timestamptz, ${after[1]}::uuid)` : tx`true`}
          order by deleted_at desc, conversation_id desc
          limit ${limit + 1}`);
       const page = rows.slice(0, limit);

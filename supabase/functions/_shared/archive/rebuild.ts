@@ -148,7 +148,9 @@ export async function rebuildIndex(options: {
       await sql`
         insert into public.archived_conversations
           (conversation_id, user_id, title, created_at, deleted_at, archived_at, message_count, bytes, sha256, s3_key, format_version, status)
-        values (${entry.conversationId}, ${entry.userId}, ${entry.title}, ${entry.createdAt}, ${entry.deletedAt}, ${entry.archivedAt},
+        -- ::text first: postgres.js would send the timestamps through a JS Date and drop their microseconds.
+        values (${entry.conversationId}, ${entry.userId}, ${entry.title}, ${entry.createdAt}::text::timestamptz,
+                ${entry.deletedAt}::text::timestamptz, ${entry.archivedAt}::text::timestamptz,
                 ${entry.messageCount}, ${entry.bytes}, ${entry.sha256}, ${entry.key}, ${entry.formatVersion}, 'stored')
         on conflict (conversation_id) do update set
           user_id = excluded.user_id, title = excluded.title, created_at = excluded.created_at, deleted_at = excluded.deleted_at,

@@ -65,7 +65,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
         select to_jsonb(c) as row,
                (select count(*)::int from public.messages m where m.conversation_id = c.id) as message_count
           from public.conversations c
-         where ${after ? tx`(c.updated_at, c.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : tx`true`}
+         where ${after ? tx`(c.updated_at, c.id) < (${after[0]}::text::timestamptz, ${after[1]}::uuid)` : tx`true`}
          order by c.updated_at desc, c.id desc
          limit ${limit + 1}`);
       const page = rows.slice(0, limit);
@@ -94,7 +94,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
         const rows = await tx<{ row: Row }[]>`
           select to_jsonb(m) as row from public.messages m
            where m.conversation_id = ${id}
-             and ${older ? tx`(m.created_at, m.id) < (${older[0]}::timestamptz, ${older[1]}::uuid)` : tx`true`}
+             and ${older ? tx`(m.created_at, m.id) < (${older[0]}::text::timestamptz, ${older[1]}::uuid)` : tx`true`}
            order by m.created_at desc, m.id desc
            limit ${limit + 1}`;
         const page = rows.slice(0, limit).reverse();

@@ -185,7 +185,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
       const rows = await asUser(sql, caller.claims, (tx) => tx<{ row: Row }[]>`
         select to_jsonb(f) as row from public.files f
          where ${status ? tx`f.status = ${status}` : tx`true`}
-           and ${after ? tx`(f.created_at, f.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : tx`true`}
+           and ${after ? tx`(f.created_at, f.id) < (${after[0]}::text::timestamptz, ${after[1]}::uuid)` : tx`true`}
          order by f.created_at desc, f.id desc
          limit ${limit + 1}`);
       const page = rows.slice(0, limit);

@@ -1,4 +1,8 @@
-// Opaque keyset cursors: (timestamp, id) pairs, base64url-encoded JSON.
+// Opaque keyset cursors: (timestamp, id) pairs, base64url-encoded JSON. The
+// timestamp keeps Postgres's microseconds; queries must compare it as
+// `${at}::text::timestamptz`, because postgres.js sends a parameter it knows
+// to be a timestamptz through a JS Date and drops the microseconds, which
+// skips rows on the next page.
 import { isUuid } from '../ids.ts';
 import { errors } from '../http/errors.ts';
 
