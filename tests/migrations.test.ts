@@ -102,6 +102,7 @@ describe('migrations', () => {
     expect(executable).toEqual([
       { proname: 'conversation_settings', rolname: 'authenticated' },
       { proname: 'conversation_stats', rolname: 'authenticated' },
+      { proname: 'delete_archived_conversation', rolname: 'authenticated' },
       { proname: 'restore_archived_conversation', rolname: 'authenticated' },
     ]);
   });

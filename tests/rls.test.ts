@@ -9,13 +9,13 @@ import { asActor, connect, createUser, tryAsActor, type Actor, type Sql, type Tx
 
 type ActorName = 'anon' | 'owner' | 'other' | 'service_role';
 type Operation = 'select' | 'insert' | 'update' | 'delete';
-type Table = 'conversations' | 'messages' | 'files' | 'analyses';
+type Table = 'conversations' | 'messages' | 'files' | 'analyses' | 'archived_conversations';
 
 const SHA = 'a'.repeat(64);
 let sql: Sql;
 let owner: { id: string; email: string };
 let other: { id: string; email: string };
-const ids = { conversation: '', message: '', file: '', analysis: '' };
+const ids = { conversation: '', message: '', file: '', analysis: '', archive: '' };
 
 beforeAll(async () => {
   sql = connect();
@@ -31,6 +31,8 @@ beforeAll(async () => {
   ids.analysis = randomUUID();
   await sql`insert into analyses (id, user_id, kind, s3_key, size, sha256)
             values (${ids.analysis}, ${owner.id}, 'analysis', ${`analysis/2026/11/${owner.id}/${ids.analysis}.json`}, 2, ${SHA})`;
+  ids.archive = randomUUID();
+  await sql`insert into archived_conversations (conversation_id, user_id, created_at) values (${ids.archive}, ${owner.id}, now())`;
 });
 
 afterAll(async () => {
@@ -91,14 +93,25 @@ const operations: Record<Table, Record<Operation, (tx: Tx) => Promise<number>>> 
     update: async (tx) => (await tx`update analyses set status = 'stored' where id = ${ids.analysis}`).count,
     delete: (tx) => gatedDelete(tx, 'analyses', ids.analysis),
   },
+  // The archive index is the server's: owners read it; restore and permanent
+  // delete go through their security definer functions (tests/archive).
+  archived_conversations: {
+    select: async (tx) => (await tx`select 1 from archived_conversations where conversation_id = ${ids.archive}`).length,
+    insert: async (tx) => (await tx`insert into archived_conversations (conversation_id, user_id, created_at) values (${randomUUID()}, ${owner.id}, now())`).count,
+    update: async (tx) => (await tx`update archived_conversations set title = 'x' where conversation_id = ${ids.archive}`).count,
+    delete: async (tx) => (await tx`delete from archived_conversations where conversation_id = ${ids.archive}`).count,
+  },
 };
 
 const ALL: Operation[] = ['select', 'insert', 'update', 'delete'];
 const expected: Record<Table, Record<ActorName, Operation[]>> = {
   conversations: { anon: [], owner: ALL, other: [], service_role: ALL },
   messages: { anon: [], owner: ALL, other: [], service_role: ALL },
-  files: { anon: [], owner: ALL, other: [], service_role: ALL },
-  analyses: { anon: [], owner: ['select', 'insert', 'delete'], other: [], service_role: ALL },
+  // File rows and analyses are written by the server only (after it checked
+  // the upload or stored the document); owners read, rename files and delete.
+  files: { anon: [], owner: ['select', 'update', 'delete'], other: [], service_role: ALL },
+  analyses: { anon: [], owner: ['select', 'delete'], other: [], service_role: ALL },
+  archived_conversations: { anon: [], owner: ['select'], other: [], service_role: ALL },
 };
 
 const cases = (Object.keys(expected) as Table[]).flatMap((table) =>

@@ -35,10 +35,14 @@ create index messages_conversation_id_created_at_idx
 create index messages_user_id_idx on public.messages (user_id);
 
 -- Locks the conversation row, refuses the message when the conversation is
--- pending archive (or missing), and refreshes its updated_at. The row lock
--- orders this insert against a concurrent delete: either the message commits
--- first and is archived with the conversation, or it sees deleted_at and fails.
--- Security definer: the caller cannot see deleted rows nor write updated_at.
+-- pending archive (or missing, or another user's: the same error), enforces
+-- the message limits of private.settings, and refreshes the conversation's
+-- updated_at. The row lock orders this insert against a concurrent delete:
+-- either the message commits first and is archived with the conversation, or
+-- it sees deleted_at and fails. A restore (gate pass) brings back what was
+-- archived even if the limits have since been lowered.
+-- Security definer: the caller cannot see deleted rows, read the settings
+-- nor write updated_at.
 create or replace function private.messages_before_insert()
 returns trigger
 language plpgsql
@@ -48,6 +52,7 @@ as $$
 declare
   conversation_deleted_at timestamptz;
   conversation_updated_at timestamptz;
+  s private.settings := private.current_settings();
 begin
   select c.deleted_at, c.updated_at
     into conversation_deleted_at, conversation_updated_at
@@ -59,15 +64,27 @@ begin
       using errcode = 'P0002',
             hint = 'The conversation does not exist, is not yours, or is being archived.';
   end if;
-  -- A restore from an archive writes the archived updated_at back as it was.
-  if conversation_updated_at < now() and coalesce(current_setting('strata.restoring', true), '') <> 'on' then
+  if (octet_length(new.content) > s.message_max_content_bytes
+      or octet_length(new.metadata::text) > s.message_max_metadata_bytes
+      or private.json_depth_exceeds(new.metadata, s.json_max_depth))
+     and not private.gate_open('restore', new.conversation_id) then
+    if octet_length(new.content) > s.message_max_content_bytes then
+      raise exception 'message content is larger than % bytes', s.message_max_content_bytes using errcode = 'SA004';
+    elsif octet_length(new.metadata::text) > s.message_max_metadata_bytes then
+      raise exception 'message metadata is larger than % bytes', s.message_max_metadata_bytes using errcode = 'SA004';
+    end if;
+    raise exception 'message metadata is nested deeper than % levels', s.json_max_depth using errcode = 'SA005';
+  end if;
+  -- Once per transaction (now() is its start); a restore inserts its
+  -- conversation with updated_at = now() and writes the archived value last.
+  if conversation_updated_at < now() then
     update public.conversations set updated_at = now() where id = new.conversation_id;
   end if;
   return new;
 end
 $$;
 comment on function private.messages_before_insert() is
-  'BEFORE INSERT trigger on messages: refuses messages to deleted conversations and bumps updated_at. Security definer to read deleted rows and write updated_at.';
+  'BEFORE INSERT trigger on messages: refuses messages to deleted or foreign conversations, enforces message limits, bumps updated_at. Security definer to read deleted rows and settings and write updated_at.';
 
 create trigger messages_before_insert
   before insert on public.messages
@@ -77,7 +94,8 @@ alter table public.messages enable row level security;
 
 revoke all on public.messages from anon, authenticated;
 grant select, delete on public.messages to authenticated;
-grant insert (id, conversation_id, user_id, role, content, metadata, model, tokens, duration_ms, feedback)
+-- Ids are the server's to choose (a chosen id could probe another user's).
+grant insert (conversation_id, user_id, role, content, metadata, model, tokens, duration_ms, feedback)
   on public.messages to authenticated;
 grant update (feedback) on public.messages to authenticated;
 

@@ -20,8 +20,10 @@ create table public.analyses (
   constraint analyses_status_check check (status in ('pending', 'stored', 'failed')),
   constraint analyses_size_check check (size >= 0),
   constraint analyses_sha256_check check (sha256 ~ '^[0-9a-f]{64}$'),
+  -- [deployment prefix/]analysis/{yyyy}/{mm}/{user_id}/{id}.json (see files_s3_key_check).
   constraint analyses_s3_key_check
-    check (s3_key ~ ('(^|/)analysis/[0-9]{4}/[0-9]{2}/' || user_id::text || '/' || id::text || '\.json$')),
+    check (s3_key ~ ('^([A-Za-z0-9._-]+/)*analysis/[0-9]{4}/[0-9]{2}/' || user_id::text || '/' || id::text || '\.json$')
+           and ('/' || s3_key) !~ '/(files|archived_conversations|analysis)/.*/analysis/'),
   constraint analyses_s3_key_key unique (s3_key)
 );
 comment on table public.analyses is
@@ -38,18 +40,38 @@ create trigger analyses_set_updated_at
 
 alter table public.analyses enable row level security;
 
+-- Rows are written by the analyses function once the document is in S3.
 revoke all on public.analyses from anon, authenticated;
 grant select, delete on public.analyses to authenticated;
-grant insert (id, user_id, conversation_id, kind, s3_key, size, sha256)
-  on public.analyses to authenticated;
+
+-- BEFORE INSERT on analyses: the conversation, when named, must be the
+-- owner's (live, pending archive or archived); any other id, used or not,
+-- gets the same answer. Security definer: sees every conversation and archive.
+create or replace function private.analyses_check_conversation()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if new.conversation_id is not null
+     and not exists (select 1 from public.conversations c where c.id = new.conversation_id and c.user_id = new.user_id)
+     and not exists (select 1 from public.archived_conversations a where a.conversation_id = new.conversation_id and a.user_id = new.user_id) then
+    raise exception 'conversation % not found', new.conversation_id using errcode = 'P0002';
+  end if;
+  return new;
+end
+$$;
+comment on function private.analyses_check_conversation() is
+  'BEFORE INSERT trigger on analyses: the referenced conversation must be the owner''s. Security definer: reads every conversation.';
+
+create trigger analyses_check_conversation
+  before insert on public.analyses
+  for each row execute function private.analyses_check_conversation();
 
 create policy "Analyses are readable by their owner"
   on public.analyses for select to authenticated
   using (user_id = (select auth.uid()));
-
-create policy "Analyses are created by their owner"
-  on public.analyses for insert to authenticated
-  with check (user_id = (select auth.uid()));
 
 create policy "Analyses are deleted by their owner"
   on public.analyses for delete to authenticated

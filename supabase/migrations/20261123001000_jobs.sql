@@ -21,6 +21,9 @@ create table private.jobs (
   subject_id uuid not null,
   -- The owner; no foreign key, so erasure jobs outlive the user row.
   user_id uuid,
+  -- What the job needs beyond its subject, fixed when it was queued (for
+  -- example the exact S3 key of the archive generation to delete).
+  payload jsonb,
   status text not null default 'pending',
   attempts integer not null default 0,
   max_attempts integer not null default 8,
@@ -31,12 +34,13 @@ create table private.jobs (
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   finished_at timestamptz,
-  constraint jobs_kind_check check (kind in ('archive_conversation', 'erase_user_objects')),
+  constraint jobs_kind_check check (kind in ('archive_conversation', 'erase_user_objects', 'process_file',
+                                             'delete_file', 'delete_analysis', 'delete_archive_object')),
   constraint jobs_status_check check (status in ('pending', 'running', 'done', 'dead')),
   constraint jobs_attempts_check check (attempts >= 0 and max_attempts > 0)
 );
 comment on table private.jobs is
-  'Durable background jobs (archive, erasure). HTTP wake-ups only say "look here".';
+  'Durable background jobs (archive, erasure, files, S3-first deletes). HTTP wake-ups only say "look here".';
 
 -- At most one live job per subject: duplicate deletes and wake-ups are harmless.
 create unique index jobs_one_live_per_subject
@@ -44,6 +48,8 @@ create unique index jobs_one_live_per_subject
 -- Claiming: due pending jobs in order, and running jobs whose lease expired.
 create index jobs_due_idx on private.jobs (kind, run_after) where status = 'pending';
 create index jobs_lease_idx on private.jobs (lease_until) where status = 'running';
+-- Pruning finished jobs.
+create index jobs_finished_at_idx on private.jobs (finished_at) where status = 'done';
 
 create trigger jobs_set_updated_at
   before update on private.jobs
@@ -57,33 +63,50 @@ grant select, insert, update, delete on private.jobs to service_role;
 -- and repeated triggers are harmless), and notes that this statement queued
 -- work, so that its statement trigger (private.wake_after_statement) sends one
 -- wake-up for all of it. Called by the security definer triggers that queue jobs.
-create or replace function private.enqueue_job(job_kind text, subject uuid, owner uuid)
+-- strata.archive_jobs_queued is only a hint for the wake-up: a session that
+-- sets or clears it causes or skips one HTTP call, never any work.
+create or replace function private.enqueue_job(job_kind text, subject uuid, owner uuid, job_payload jsonb default null)
 returns void
 language plpgsql
 set search_path = ''
 as $$
 begin
-  insert into private.jobs (kind, subject_id, user_id) values (job_kind, subject, owner)
+  insert into private.jobs (kind, subject_id, user_id, payload) values (job_kind, subject, owner, job_payload)
   on conflict (kind, subject_id) where status in ('pending', 'running', 'dead') do nothing;
   perform set_config('strata.archive_jobs_queued', 'on', true);
 end
 $$;
-comment on function private.enqueue_job(text, uuid, uuid) is
+comment on function private.enqueue_job(text, uuid, uuid, jsonb) is
   'Queues a job once per subject and marks the statement for one wake-up. Internal, for the triggers.';
 
--- True while a user is being erased in this transaction: the BEFORE DELETE
--- trigger on auth.users (see the user erasure migration) lists them in
--- strata.erasing_user, and the delete gates let their cascades through.
-create or replace function private.is_being_erased(owner uuid)
-returns boolean
-language sql
-stable
+-- Keeps the history bounded: finished jobs older than job_retention_hours
+-- go (dead jobs stay until retried or removed by hand), with the expiry runs
+-- of the same age and the passes of ended transactions. Scheduled hourly.
+create or replace function private.prune_jobs()
+returns jsonb
+language plpgsql
 set search_path = ''
 as $$
-  select owner::text = any (string_to_array(coalesce(current_setting('strata.erasing_user', true), ''), ','))
+declare
+  keep interval := make_interval(hours => (select s.job_retention_hours from private.settings s));
+  jobs_pruned integer;
+  runs_pruned integer;
+begin
+  delete from private.jobs where status = 'done' and finished_at < now() - keep;
+  get diagnostics jobs_pruned = row_count;
+  delete from private.expiry_runs where coalesce(finished_at, started_at) < now() - keep;
+  get diagnostics runs_pruned = row_count;
+  return jsonb_build_object('jobs', jobs_pruned, 'expiry_runs', runs_pruned, 'gate_passes', private.prune_gate_passes());
+end
 $$;
-comment on function private.is_being_erased(uuid) is
-  'Whether the user is being erased in this transaction. Internal, for the delete gates.';
+comment on function private.prune_jobs() is
+  'Scheduled hourly: deletes finished jobs and expiry runs older than the retention, and stale gate passes.';
+
+insert into private.scheduled_jobs (name, schedule, command, description)
+values ('strata-prune-jobs', '45 * * * *', 'select private.prune_jobs()',
+        'Delete finished jobs and expiry runs past the retention (dead jobs are kept).')
+on conflict (name) do update set schedule = excluded.schedule, command = excluded.command;
+select private.sync_scheduled_jobs();
 
 -- Sends one wake-up to the archive-worker function through pg_net, with the
 -- URL and key from Vault. Does nothing (and fails nothing) where pg_net or the

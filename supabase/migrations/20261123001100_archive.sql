@@ -7,8 +7,14 @@
 -- conversation; this trigger now sees the stored archive and lets the delete
 -- through, and the messages cascade.
 
+-- Every archive is a generation of its conversation, with its own S3 key
+-- (archived_conversations/{user_id}/{conversation_id}/{generation}.json.gz).
+-- Restore, permanent delete and a new archive of the same conversation can
+-- interleave in any order: an object is deleted only by a job that names its
+-- exact key, and a new generation never writes over an old one.
 create table public.archived_conversations (
   conversation_id uuid primary key,
+  generation uuid not null default gen_random_uuid() unique,
   user_id uuid not null references auth.users (id) on delete cascade,
   title text,
   -- The conversation's own created_at, and when its deletion was asked for.
@@ -21,11 +27,19 @@ create table public.archived_conversations (
   sha256 text,
   s3_key text,
   format_version integer,
-  -- pending: queued; archiving: a worker holds it; stored: in S3; failed: dead-lettered.
+  -- pending: queued; archiving: a worker holds it; stored: in S3; failed:
+  -- dead-lettered; deleting: its owner deleted it for good, the object goes first.
   status text not null default 'pending',
   attempts integer not null default 0,
   last_error text,
-  constraint archived_conversations_status_check check (status in ('pending', 'archiving', 'stored', 'failed')),
+  constraint archived_conversations_status_check
+    check (status in ('pending', 'archiving', 'stored', 'failed', 'deleting')),
+  constraint archived_conversations_s3_key_check check (
+    s3_key is null
+    or (s3_key ~ ('^([A-Za-z0-9._-]+/)*archived_conversations/' || user_id::text || '/' || conversation_id::text
+                  || '/' || generation::text || '\.json\.gz$')
+        and ('/' || s3_key) !~ '/(files|archived_conversations|analysis)/.*/archived_conversations/')
+  ),
   constraint archived_conversations_stored_check check (
     status <> 'stored' or (archived_at is not null and sha256 is not null and s3_key is not null
                            and message_count is not null and bytes is not null)
@@ -42,28 +56,20 @@ create index archived_conversations_status_idx
   on public.archived_conversations (status) where status <> 'stored';
 
 alter table public.archived_conversations enable row level security;
+-- Read only: permanent deletion goes through delete_archived_conversation
+-- (the S3 object must go first, which only the worker can do).
 revoke all on public.archived_conversations from anon, authenticated;
-grant select, delete on public.archived_conversations to authenticated;
+grant select on public.archived_conversations to authenticated;
 
-create policy "Archived conversations are readable by their owner"
+create policy "Archived conversations are readable by their owner until deleted"
   on public.archived_conversations for select to authenticated
-  using (user_id = (select auth.uid()));
+  using (user_id = (select auth.uid()) and status <> 'deleting');
 
--- Permanent deletion must remove the S3 object first, which only the archive
--- API does; it marks its transaction with strata.archive_api, which a client
--- going through the Data API cannot set.
-create policy "Stored archives are deleted by their owner through the archive API"
-  on public.archived_conversations for delete to authenticated
-  using (
-    user_id = (select auth.uid())
-    and status = 'stored'
-    and current_setting('strata.archive_api', true) = 'on'
-  );
-
--- BEFORE DELETE on conversations: the gate. Lets the delete through only in
--- the worker's completing transaction (which has just recorded the stored
--- archive of exactly this row), or when the owner is being erased or a purge
--- was asked for; otherwise turns it into a pending archive and cancels it.
+-- BEFORE DELETE on conversations: the gate. Lets the delete through only
+-- with a gate pass (see the gate passes migration): the worker's completing
+-- transaction, which has just recorded the stored archive of exactly this
+-- row; the expiry sweep's purge ('delete' policy); or the owner's erasure.
+-- Otherwise turns it into a pending archive and cancels it.
 -- Security definer: the deleting role may not write deleted_at nor see jobs.
 create or replace function private.conversations_before_delete()
 returns trigger
@@ -72,12 +78,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  if coalesce(current_setting('strata.completing_archive', true), '') = old.id::text then
-    return old;
-  end if;
-  -- strata.purge is set by a purge without archive (the expiry sweep's 'delete' policy).
-  if private.is_being_erased(old.user_id)
-     or coalesce(current_setting('strata.purge', true), '') = 'on' then
+  if private.gate_open('delete_conversation', old.id) or private.gate_open('erase_user', old.user_id) then
     return old;
   end if;
 
@@ -140,14 +141,14 @@ $$;
 comment on function private.messages_frozen() is
   'BEFORE UPDATE/DELETE trigger on messages: refuses changes while their conversation is pending archive.';
 
--- The WHEN clause keeps whole-conversation cascades (final delete, purge,
--- erasure) from calling the function once per message.
+-- Only statements run directly (depth 0) are checked: the cascades of the
+-- final delete, a purge or an erasure run inside the foreign key's trigger,
+-- after the conversation row is gone, and would otherwise call the function
+-- once per message. No session can raise its trigger depth.
 create trigger messages_frozen
   before update or delete on public.messages
   for each row
-  when (coalesce(current_setting('strata.completing_archive', true), '') <> old.conversation_id::text
-        and coalesce(current_setting('strata.purge', true), '') <> 'on'
-        and coalesce(current_setting('strata.erasing_user', true), '') = '')
+  when (pg_trigger_depth() = 0)
   execute function private.messages_frozen();
 
 -- An id that has an archive belongs to that archive: a new conversation with
@@ -202,7 +203,7 @@ create trigger conversations_after_delete_statement
 -- one worker. SKIP LOCKED lets any number of workers claim at once.
 -- Called by the archive-worker with the service connection.
 create or replace function private.claim_archive_jobs(worker text, batch_size integer, lease_seconds integer)
-returns table (job_id bigint, conversation_id uuid, user_id uuid, attempts integer, max_attempts integer)
+returns table (job_id bigint, conversation_id uuid, user_id uuid, attempts integer, max_attempts integer, generation uuid)
 language plpgsql
 set search_path = ''
 as $$
@@ -225,9 +226,12 @@ begin
   ), marked as (
     update public.archived_conversations a
        set status = 'archiving', attempts = c.attempts
-      from claimed c where a.conversation_id = c.subject_id and a.status <> 'stored'
+      from claimed c where a.conversation_id = c.subject_id and a.status in ('pending', 'archiving', 'failed')
   )
-  select c.id, c.subject_id, c.user_id, c.attempts, c.max_attempts from claimed c;
+  -- The generation names the object; every attempt at this archive writes the same key.
+  select c.id, c.subject_id, c.user_id, c.attempts, c.max_attempts,
+         (select a.generation from public.archived_conversations a where a.conversation_id = c.subject_id)
+    from claimed c;
 end
 $$;
 comment on function private.claim_archive_jobs(text, integer, integer) is
@@ -237,17 +241,26 @@ comment on function private.claim_archive_jobs(text, integer, integer) is
 -- index row stored, job done, conversation deleted (the gate now lets it
 -- through; messages cascade). Returns false, changing nothing, when the
 -- worker no longer holds the job (its lease expired and another took it).
+-- Then, if no index row names the generation it wrote (the archive was
+-- stored by the other worker and since restored or deleted, or its user was
+-- erased), that object belongs to nobody: a job deletes exactly that key.
 create or replace function private.complete_archive(
   job_id bigint, worker text, conversation_id uuid, archive jsonb
 ) returns boolean
 language plpgsql
 set search_path = ''
 as $$
+declare
+  written uuid := (archive ->> 'generation')::uuid;
 begin
   update private.jobs j
      set status = 'done', finished_at = now(), lease_until = null, last_error = null
    where j.id = job_id and j.status = 'running' and j.locked_by = worker;
   if not found then
+    if not exists (select 1 from public.archived_conversations a where a.generation = written) then
+      perform private.enqueue_job('delete_archive_object', written, (archive ->> 'user_id')::uuid,
+                                  jsonb_build_object('s3_key', archive ->> 's3_key'));
+    end if;
     return false;
   end if;
   update public.archived_conversations a
@@ -260,15 +273,44 @@ begin
          format_version = (archive ->> 'format_version')::integer,
          title = archive ->> 'title',
          last_error = null
-   where a.conversation_id = complete_archive.conversation_id;
-  perform set_config('strata.completing_archive', complete_archive.conversation_id::text, true);
+   where a.conversation_id = complete_archive.conversation_id and a.generation = written;
+  if not found then
+    raise exception 'archive generation % of conversation % is not pending', written, complete_archive.conversation_id;
+  end if;
+  perform private.open_gate('delete_conversation', complete_archive.conversation_id);
   delete from public.conversations c where c.id = complete_archive.conversation_id;
-  perform set_config('strata.completing_archive', '', true);
+  perform private.close_gate('delete_conversation', complete_archive.conversation_id);
   return true;
 end
 $$;
 comment on function private.complete_archive(bigint, text, uuid, jsonb) is
   'Marks an archive stored, finishes its job and deletes the conversation in one transaction. Worker only.';
+
+-- Finishes the deletion of one archive object (its job named the exact key,
+-- which the worker has deleted, every version): the job is done and, for a
+-- permanent delete, the index row of that generation goes in the same
+-- transaction. Worker only.
+create or replace function private.complete_archive_object_delete(job_id bigint, worker text)
+returns boolean
+language plpgsql
+set search_path = ''
+as $$
+declare
+  written uuid;
+begin
+  update private.jobs j
+     set status = 'done', finished_at = now(), lease_until = null, last_error = null
+   where j.id = job_id and j.status = 'running' and j.locked_by = worker and j.kind = 'delete_archive_object'
+  returning j.subject_id into written;
+  if not found then
+    return false;
+  end if;
+  delete from public.archived_conversations a where a.generation = written and a.status = 'deleting';
+  return true;
+end
+$$;
+comment on function private.complete_archive_object_delete(bigint, text) is
+  'Finishes a delete_archive_object job; removes the index row of a permanently deleted archive. Worker only.';
 
 -- A job whose subject is gone (erased user, purged conversation) is done.
 create or replace function private.finish_job(job_id bigint, worker text)

@@ -2,9 +2,10 @@
 -- without any archive (this is erasure, not deletion), and a queued job
 -- deletes every S3 object under the user's prefixes.
 
--- BEFORE DELETE on auth.users: marks the user as being erased for this
--- transaction, so the conversations gate lets the cascade through, and
--- queues the S3 erasure job. Security definer: writes private.jobs.
+-- BEFORE DELETE on auth.users: gives this transaction an erasure pass for
+-- the user, so the delete gates let the cascades through, and queues the S3
+-- erasure job. Only roles that may delete from auth.users (GoTrue, the
+-- service role, postgres) reach it. Security definer: writes private tables.
 create or replace function private.users_before_delete()
 returns trigger
 language plpgsql
@@ -12,9 +13,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  -- A list: one statement may delete several users before the cascades run.
-  perform set_config('strata.erasing_user',
-    concat_ws(',', nullif(current_setting('strata.erasing_user', true), ''), old.id::text), true);
+  perform private.open_gate('erase_user', old.id);
   perform private.enqueue_job('erase_user_objects', old.id, old.id);
   return old;
 end
@@ -30,9 +29,9 @@ create trigger strata_users_after_delete_statement
   after delete on auth.users
   for each statement execute function private.wake_after_statement();
 
--- Claims erasure jobs the same way as archive jobs.
+-- Claims jobs of one kind (erasure, files, S3-first deletes) the same way as archive jobs.
 create or replace function private.claim_jobs(job_kind text, worker text, batch_size integer, lease_seconds integer)
-returns table (job_id bigint, subject_id uuid, user_id uuid, attempts integer, max_attempts integer)
+returns table (job_id bigint, subject_id uuid, user_id uuid, attempts integer, max_attempts integer, payload jsonb)
 language sql
 set search_path = ''
 as $$
@@ -49,5 +48,5 @@ as $$
      set status = 'running', attempts = j.attempts + 1, locked_by = worker,
          lease_until = now() + make_interval(secs => lease_seconds)
     from claimable c where j.id = c.id
-  returning j.id, j.subject_id, j.user_id, j.attempts, j.max_attempts
+  returning j.id, j.subject_id, j.user_id, j.attempts, j.max_attempts, j.payload
 $$;

@@ -6,21 +6,7 @@
 -- Expired conversations are already invisible to their owner (see the
 -- conversations policies), before any sweep.
 
-create table private.settings (
-  id boolean primary key default true,
-  -- Hours a new conversation lives when it sets no expiry; null: no default TTL.
-  default_ttl_hours integer,
-  expiry_policy text not null default 'archive',
-  expiry_batch_size integer not null default 1000,
-  constraint settings_single_row check (id),
-  constraint settings_default_ttl_check check (default_ttl_hours is null or default_ttl_hours between 1 and 87600),
-  constraint settings_expiry_policy_check check (expiry_policy in ('archive', 'delete')),
-  constraint settings_batch_check check (expiry_batch_size between 1 and 50000)
-);
-comment on table private.settings is
-  'Deployment settings (one row): default TTL, expiry policy, expiry batch size. Change with SQL.';
-insert into private.settings default values;
-alter table private.settings enable row level security;
+-- The settings (default TTL, policy, batch size) live in private.settings.
 
 -- What the sweep did, run by run.
 create table private.expiry_runs (
@@ -108,11 +94,14 @@ begin
        for update skip locked
     ) due;
     exit when batch is null;
+    -- 'delete': a pass through the archive gate for this batch's transaction.
     if policy = 'delete' then
-      perform set_config('strata.purge', 'on', true);
+      perform private.open_gate('delete_conversation', null);
     end if;
     delete from public.conversations where id = any (batch);
-    perform set_config('strata.purge', '', true);
+    if policy = 'delete' then
+      perform private.close_gate('delete_conversation', null);
+    end if;
     total := total + cardinality(batch);
     batch_count := batch_count + 1;
     update private.expiry_runs set expired = total, batches = batch_count where id = run_id;

@@ -4,10 +4,6 @@
 -- there are neither orphan objects nor dangling rows. Uploaded files are
 -- processed (text extraction, counts, language) by a job too.
 
-alter table private.jobs drop constraint jobs_kind_check;
-alter table private.jobs add constraint jobs_kind_check
-  check (kind in ('archive_conversation', 'erase_user_objects', 'process_file', 'delete_file', 'delete_analysis'));
-
 alter table public.files add column deleted_at timestamptz;
 -- The analyses API writes the document to S3 before the row exists, so a row
 -- is born stored.
@@ -24,13 +20,9 @@ create policy "Analyses are readable by their owner until deleted"
   on public.analyses for select to authenticated
   using (user_id = (select auth.uid()) and deleted_at is null);
 
--- The upload flow lets the owner move a file out of pending_upload (the files
--- function does it after checking the object); every other status change is
--- the worker's.
-grant update (status, error) on public.files to authenticated;
-
--- BEFORE UPDATE on files: the owner may only take pending_upload to uploaded
--- or failed. Reaching uploaded queues the processing job.
+-- BEFORE UPDATE on files: only the server changes a file's status (the API
+-- roles have no grant on the column; this holds even if one were added).
+-- Reaching uploaded queues the processing job.
 -- Security definer: writes private.jobs.
 create or replace function private.files_before_update()
 returns trigger
@@ -40,10 +32,11 @@ set search_path = ''
 as $$
 begin
   if new.status is distinct from old.status then
-    -- auth.role(), not current_user: inside security definer current_user is the owner.
-    if coalesce(auth.role(), '') in ('authenticated', 'anon')
-       and not (old.status = 'pending_upload' and new.status in ('uploaded', 'failed')) then
-      raise exception 'file status cannot go from % to %', old.status, new.status using errcode = '42501';
+    -- The role the statement runs as (PostgREST sets it per request); a
+    -- security definer function does not change it, and no session can set
+    -- it to a role it is not a member of.
+    if current_setting('role', true) in ('anon', 'authenticated') then
+      raise exception 'only the server may change a file''s status' using errcode = '42501';
     end if;
     if new.status = 'uploaded' then
       new.uploaded_at := coalesce(new.uploaded_at, now());
@@ -54,7 +47,7 @@ begin
 end
 $$;
 comment on function private.files_before_update() is
-  'BEFORE UPDATE trigger on files: guards owner status changes and queues processing. Security definer: writes jobs.';
+  'BEFORE UPDATE trigger on files: only the server changes status; uploaded queues processing. Security definer: writes jobs.';
 
 create trigger files_before_update
   before update on public.files
@@ -72,8 +65,8 @@ as $$
 declare
   job_kind text := case tg_table_name when 'files' then 'delete_file' else 'delete_analysis' end;
 begin
-  if coalesce(current_setting('strata.completing_delete', true), '') = old.id::text
-     or private.is_being_erased(old.user_id) then
+  if private.gate_open(case tg_table_name when 'files' then 'delete_file' else 'delete_analysis' end, old.id)
+     or private.gate_open('erase_user', old.user_id) then
     return old;
   end if;
   if old.deleted_at is null then
@@ -117,9 +110,9 @@ begin
   if not found then
     return false;
   end if;
-  perform set_config('strata.completing_delete', target_id::text, true);
+  perform private.open_gate(case target_table when 'files' then 'delete_file' else 'delete_analysis' end, target_id);
   execute format('delete from public.%I where id = $1', target_table) using target_id;
-  perform set_config('strata.completing_delete', '', true);
+  perform private.close_gate(case target_table when 'files' then 'delete_file' else 'delete_analysis' end, target_id);
   return true;
 end
 $$;

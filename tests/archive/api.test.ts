@@ -4,9 +4,9 @@ import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectComm
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createArchiveHandler } from '../../supabase/functions/_shared/archive/api.ts';
-import { api, deleteHeld, functionEnv, release, seedConversations, tokenFor, waitForArchived } from '../helpers/archive.ts';
+import { api, deleteHeld, functionEnv, release, runLocalWorker, seedConversations, tokenFor, waitForArchived } from '../helpers/archive.ts';
 import { control } from '../helpers/control.ts';
-import { connect, createUser, type Sql } from '../helpers/db.ts';
+import { connect, createUser, tryAsActor, type Sql, type Tx } from '../helpers/db.ts';
 import { directS3 } from '../helpers/s3.ts';
 
 const stack = inject('stack');
@@ -160,37 +160,48 @@ describe('one archive', () => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: row!.s3_key, Body: bytes, Metadata: saved.Metadata, ContentEncoding: 'gzip', ContentType: 'application/json' }));
   });
 
-  it('deletes permanently: the object first, then the index row; S3 down changes nothing', async () => {
+  it('deletes permanently: gone from the caller at once, the object first, then the index row; S3 down delays it', async () => {
     const id = archived[4]!;
     const [row] = await sql`select s3_key from archived_conversations where conversation_id = ${id}`;
+    const { s3, bucket } = directS3();
     await control.stopS3();
     try {
-      const down = await api(`/archive/conversations/${id}`, { token, method: 'DELETE' });
-      expect(down.status).toBe(503);
-      expect(down.body.error.code).toBe('storage_unavailable');
-      expect(await sql`select 1 from archived_conversations where conversation_id = ${id}`).toHaveLength(1);
+      const deleted = await api(`/archive/conversations/${id}`, { token, method: 'DELETE' });
+      expect(deleted.status).toBe(200);
+      expect(deleted.body).toEqual({ conversation_id: id, deleted: true, status: 'deleting' });
+      // Gone for the owner at once, while the job waits for S3.
+      expect((await api(`/archive/conversations/${id}`, { token })).status).toBe(404);
+      expect((await api(`/archive/conversations/${id}/restore`, { token, method: 'POST' })).status).toBe(404);
+      expect((await api(`/archive/conversations/${id}`, { token, method: 'DELETE' })).status).toBe(404);
+      await runLocalWorker();
+      expect(await sql`select status from archived_conversations where conversation_id = ${id}`).toEqual([{ status: 'deleting' }]);
     } finally {
       await control.startS3();
     }
-    const deleted = await api(`/archive/conversations/${id}`, { token, method: 'DELETE' });
-    expect(deleted.status).toBe(200);
-    expect(deleted.body).toEqual({ conversation_id: id, deleted: true });
+    expect((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: row!.s3_key }))).$metadata.httpStatusCode).toBe(200);
+    await sql`update private.jobs set run_after = now() where kind = 'delete_archive_object' and status = 'pending'`;
+    await runLocalWorker();
     expect(await sql`select 1 from archived_conversations where conversation_id = ${id}`).toHaveLength(0);
-    const { s3, bucket } = directS3();
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: row!.s3_key })).catch((e) => e);
     expect(head.$metadata?.httpStatusCode).toBe(404);
-    expect((await api(`/archive/conversations/${id}`, { token, method: 'DELETE' })).status).toBe(404);
   });
 
-  it('does not let a client delete an index row directly (the object would be orphaned)', async () => {
+  it('does not let a client delete or change an index row directly (the object would be orphaned)', async () => {
     const [id] = await seedConversations(sql, owner.id, 1, 1);
     await sql`delete from conversations where id = ${id!}`;
     await waitForArchived(sql, [id!]);
-    const result = await sql.begin(async (tx) => {
-      await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${JSON.stringify({ sub: owner.id, role: 'authenticated' })}, true)`;
-      return (await tx`delete from archived_conversations where conversation_id = ${id!}`).count;
-    });
-    expect(result).toBe(0);
+    for (const statement of [
+      (tx: Tx) => tx`delete from archived_conversations where conversation_id = ${id!}`,
+      (tx: Tx) => tx`update archived_conversations set status = 'deleting' where conversation_id = ${id!}`,
+    ]) {
+      const result = await tryAsActor(sql, { kind: 'user', id: owner.id }, async (tx) => {
+        // The old escape hatch: a transaction setting any session can set.
+        await tx`select set_config('strata.archive_api', 'on', true)`;
+        return (await statement(tx)).count;
+      });
+      expect(result).toMatchObject({ ok: false, code: '42501' });
+    }
+    expect(await sql`select status from archived_conversations where conversation_id = ${id!}`).toEqual([{ status: 'stored' }]);
   });
 });
 

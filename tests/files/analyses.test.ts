@@ -19,7 +19,8 @@ afterAll(() => sql.end());
 
 describe('analyses API', () => {
   it('stores, loads (verified), lists by kind and conversation, and deletes S3-first', async () => {
-    const conversationId = crypto.randomUUID();
+    const [conversation] = await sql`insert into conversations (user_id, title) values (${owner.id}, 'analysed') returning id`;
+    const conversationId: string = conversation!.id;
     const data = { summary: 'Kunde möchte Rückerstattung ✓', scores: [0.1, 0.9], nested: { ok: true } };
     const created = await api('/analyses', { token, method: 'POST', body: { kind: 'repair_plan', conversation_id: conversationId, data } });
     expect(created.status, created.text).toBe(201);

@@ -156,10 +156,11 @@ export async function archiveHeldHere(sql: Sql, conversationId: string, override
   const env = functionEnv(overrides);
   const s3Config = readS3Config(env);
   const workerId = `test-${randomUUID().slice(0, 8)}`;
-  const [job] = await sql<{ job_id: string; subject_id: string; user_id: string; attempts: number; max_attempts: number }[]>`
-    update private.jobs set status = 'running', attempts = attempts + 1, locked_by = ${workerId}, lease_until = now() + interval '5 minutes'
+  const [job] = await sql<{ job_id: string; subject_id: string; user_id: string; attempts: number; max_attempts: number; generation: string }[]>`
+    update private.jobs j set status = 'running', attempts = attempts + 1, locked_by = ${workerId}, lease_until = now() + interval '5 minutes'
      where kind = 'archive_conversation' and subject_id = ${conversationId} and status = 'pending'
-    returning id as job_id, subject_id, user_id, attempts, max_attempts`;
+    returning id as job_id, subject_id, user_id, attempts, max_attempts,
+              (select a.generation from archived_conversations a where a.conversation_id = j.subject_id) as generation`;
   if (!job) throw new Error(`no pending job for ${conversationId}`);
   const workerSql = createSql(env('SUPABASE_DB_URL')!, { max: 2 });
   try {

@@ -1,7 +1,7 @@
 // The invariant, checked after every test: every conversation ever created is
 // either still in Postgres or archived in S3 with an index row whose sha256
 // matches the object's. (Exempt: conversations of erased users, and archives
-// their owner deleted on purpose.)
+// their owner deleted on purpose, including those whose deletion is under way.)
 import { afterAll, afterEach, expect } from 'vitest';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { connect } from '../helpers/db.ts';
@@ -18,6 +18,7 @@ afterEach(async () => {
       left join public.archived_conversations a on a.conversation_id = l.conversation_id
      where not l.disposed
        and l.verified_sha256 is distinct from a.sha256
+       and a.status is distinct from 'deleting'
        and not exists (select 1 from public.conversations c where c.id = l.conversation_id)
        and exists (select 1 from auth.users u where u.id = l.user_id)`;
   const { s3, bucket } = directS3();

@@ -1,6 +1,7 @@
 // The analyses API (function `analyses`, user JWT): JSON documents such as
 // analyses, transcripts and repair plans, stored in S3 with only their key,
-// size and sha256 in Postgres. Rows are read and written as the user (RLS).
+// size and sha256 in Postgres. Rows are read as the user (RLS) and written by
+// this server once the document is in S3 (users may not insert them).
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { requireUser } from '../auth/caller.ts';
@@ -11,6 +12,7 @@ import { createSql, type Sql } from '../db/client.ts';
 import { readFileSettings } from '../files/settings.ts';
 import { isUuid } from '../ids.ts';
 import { readJsonBody } from '../http/body.ts';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../http/json-depth.ts';
 import { errors } from '../http/errors.ts';
 import { json } from '../http/respond.ts';
 import { Router } from '../http/router.ts';
@@ -33,7 +35,10 @@ export function createAnalysesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3
     .object({
       kind: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'kind is lowercase letters, digits and _, such as analysis, transcript, repair_plan'),
       conversation_id: z.string().uuid().nullable().optional(),
-      data: z.unknown().refine((value) => value !== undefined, 'data is required'),
+      data: z
+        .unknown()
+        .refine((value) => value !== undefined, 'data is required')
+        .refine((value) => !nestedDeeperThan(value, MAX_JSON_DEPTH), `data may be nested at most ${MAX_JSON_DEPTH} levels deep`),
     })
     .strict();
   const ListQuery = z
@@ -72,14 +77,13 @@ export function createAnalysesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3
         throw errors.storageUnavailable();
       }
       try {
-        const row = await asUser(sql, caller.claims, async (tx) => {
-          const [created] = await tx<{ row: Row }[]>`
-            insert into public.analyses (id, conversation_id, kind, s3_key, size, sha256)
-            values (${stored.id}, ${input.conversation_id ?? null}, ${input.kind}, ${stored.s3_key}, ${stored.size}, ${stored.sha256})
-            returning to_jsonb(analyses) as row`;
-          return created!.row;
-        });
-        return json({ analysis: publicRow(row) }, 201);
+        // Written by the server for the caller; the database checks that a
+        // named conversation is the caller's (another user's id: 404, like an unused one).
+        const [created] = await sql<{ row: Row }[]>`
+          insert into public.analyses (id, user_id, conversation_id, kind, s3_key, size, sha256)
+          values (${stored.id}, ${caller.userId}, ${input.conversation_id ?? null}, ${input.kind}, ${stored.s3_key}, ${stored.size}, ${stored.sha256})
+          returning to_jsonb(analyses) as row`;
+        return json({ analysis: publicRow(created!.row) }, 201);
       } catch (error) {
         // No row, no object: remove what was written.
         await client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: stored.s3_key })).catch(() => undefined);

@@ -14,7 +14,6 @@ import { json } from '../http/respond.ts';
 import { Router } from '../http/router.ts';
 import { withHttp, type Handler } from '../http/serve.ts';
 import { createS3Client } from '../s3/client.ts';
-import { deleteEverything, describeS3Error } from '../s3/objects.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import { readVerifiedArchive } from './read.ts';
 
@@ -29,6 +28,7 @@ const ListQuery = z
 
 interface ArchiveRow {
   conversation_id: string;
+  generation: string;
   /** deleted_at at full precision, for the cursor. */
   cursor_at?: string;
   title: string | null;
@@ -45,7 +45,7 @@ interface ArchiveRow {
 }
 
 function publicView(row: ArchiveRow) {
-  const { s3_key: _key, cursor_at: _cursor, ...rest } = row;
+  const { s3_key: _key, cursor_at: _cursor, generation: _generation, ...rest } = row;
   return { ...rest, bytes: row.bytes === null ? null : Number(row.bytes) };
 }
 
@@ -120,47 +120,53 @@ export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3C
         select * from public.archived_conversations where conversation_id = ${id}`);
       if (!row) throw errors.notFound('Archive');
       if (row.status !== 'stored') throw errors.archiveNotReady(row.status);
-      const { s3: client, bucket } = requireS3();
-      const text = await readVerifiedArchive(client, bucket, row.s3_key!, row.sha256!);
+      const text = await readArchiveOrGone(caller.claims, id, row);
       return new Response(text, { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'access-control-allow-origin': '*', 'x-archive-sha256': row.sha256! } });
     })
     .on('POST', '/conversations/:id/restore', async (request, params) => {
       const caller = requireUser(request);
       const id = idParam(params);
-      const { s3: client, bucket } = requireS3();
+      requireS3();
+      const [row] = await asUser(sql, caller.claims, (tx) => tx<ArchiveRow[]>`select * from public.archived_conversations where conversation_id = ${id}`);
+      if (!row) throw errors.notFound('Archive');
+      if (row.status !== 'stored') throw errors.archiveNotReady(row.status);
+      const text = await readArchiveOrGone(caller.claims, id, row);
+      // The SQL function checks the text against the stored sha256 under the
+      // index row's lock, restores, and queues the deletion of exactly this
+      // generation's object; a concurrent delete or restore finds no archive.
       const result = await asUser(sql, caller.claims, async (tx) => {
-        const [row] = await tx<ArchiveRow[]>`select * from public.archived_conversations where conversation_id = ${id}`;
-        if (!row) throw errors.notFound('Archive');
-        if (row.status !== 'stored') throw errors.archiveNotReady(row.status);
-        const text = await readVerifiedArchive(client, bucket, row.s3_key!, row.sha256!);
         const [restored] = await tx`select public.restore_archived_conversation(${text}) as result`;
-        return { ...(restored!.result as { conversation_id: string; message_count: number }), s3_key: row.s3_key! };
+        return restored!.result as { conversation_id: string; message_count: number };
       });
-      // The conversation is back in Postgres; the object is now redundant. If
-      // removing it fails it is overwritten by the next archive of this id.
-      await deleteEverything(client, bucket, { key: result.s3_key }).catch((error) => console.error(describeS3Error('DeleteObjects after restore', error)));
       return json({ conversation_id: result.conversation_id, message_count: result.message_count, restored: true });
     })
     .on('DELETE', '/conversations/:id', async (request, params) => {
       const caller = requireUser(request);
       const id = idParam(params);
-      const { s3: client, bucket } = requireS3();
-      await asUser(sql, caller.claims, async (tx) => {
-        await tx`select set_config('strata.archive_api', 'on', true)`;
-        const [row] = await tx<ArchiveRow[]>`select * from public.archived_conversations where conversation_id = ${id}`;
-        if (!row) throw errors.notFound('Archive');
-        if (row.status !== 'stored') throw errors.archiveNotReady(row.status);
-        // The object (every version) first, then the index row.
-        try {
-          await deleteEverything(client, bucket, { key: row.s3_key! });
-        } catch (error) {
-          console.error(describeS3Error(`delete ${row.s3_key}`, error));
-          throw errors.storageUnavailable();
-        }
-        await tx`delete from public.archived_conversations where conversation_id = ${id}`;
+      // The index row becomes 'deleting' (gone from the caller's reads) and a
+      // job deletes the object, every version, then the row.
+      const state = await asUser(sql, caller.claims, async (tx) => {
+        const [deleted] = await tx`select public.delete_archived_conversation(${id}) as result`;
+        return deleted!.result as { conversation_id: string; status: string };
       });
-      return json({ conversation_id: id, deleted: true });
+      return json({ conversation_id: state.conversation_id, deleted: true, status: state.status });
     });
+
+  /**
+   * Reads a stored archive; when the read fails because the archive was
+   * restored or deleted meanwhile, that is a 404, not a corrupt archive.
+   */
+  async function readArchiveOrGone(claims: Record<string, unknown>, id: string, row: ArchiveRow): Promise<string> {
+    const { s3: client, bucket } = requireS3();
+    try {
+      return await readVerifiedArchive(client, bucket, row.s3_key!, row.sha256!);
+    } catch (error) {
+      const [now] = await asUser(sql, claims, (tx) => tx<{ generation: string }[]>`
+        select generation from public.archived_conversations where conversation_id = ${id} and status = 'stored'`);
+      if (!now || now.generation !== row.generation) throw errors.notFound('Archive');
+      throw error;
+    }
+  }
 
   return withHttp((request) => router.handle(request));
 }

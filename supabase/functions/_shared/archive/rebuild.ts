@@ -3,6 +3,10 @@
 // message count and dates). An object whose conversation is live in Postgres
 // is left out: it is a stale copy (the conversation was restored), and an
 // index row would let the live conversation be deleted without a new archive.
+// Where several generations of one conversation are found (an old one whose
+// deletion job has not run yet), the most recently stored one is indexed; an
+// index row that is not 'stored' (pending, or being deleted for good) is never
+// overwritten.
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.ts';
 import type { Sql } from '../db/client.ts';
@@ -17,6 +21,8 @@ export interface RebuildReport {
   unchanged: number;
   skipped_live: number;
   skipped_unknown_user: number;
+  /** Older generations of a conversation that has a newer one in the bucket. */
+  superseded: number;
   /** Listed, then gone before it could be read (deleted meanwhile). */
   vanished: number;
   invalid: Array<{ key: string; reason: string }>;
@@ -26,6 +32,7 @@ export interface RebuildReport {
 interface Entry {
   key: string;
   conversationId: string;
+  generation: string;
   userId: string;
   sha256: string;
   messageCount: number;
@@ -71,7 +78,7 @@ export async function rebuildIndex(options: {
 }): Promise<RebuildReport> {
   const { sql, s3, config } = options;
   const root = config.prefix ? `${config.prefix}/archived_conversations/` : 'archived_conversations/';
-  const report: RebuildReport = { objects: 0, indexed: 0, unchanged: 0, skipped_live: 0, skipped_unknown_user: 0, vanished: 0, invalid: [], metadata_files: 0 };
+  const report: RebuildReport = { objects: 0, indexed: 0, unchanged: 0, skipped_live: 0, skipped_unknown_user: 0, superseded: 0, vanished: 0, invalid: [], metadata_files: 0 };
 
   // User by user: one unreadable folder is reported, not fatal to the rest.
   const keys: string[] = [];
@@ -113,6 +120,7 @@ export async function rebuildIndex(options: {
           entries.push({
             key,
             conversationId: ids.conversationId,
+            generation: ids.generation,
             userId: ids.userId,
             sha256: m['sha256']!,
             messageCount: Number(m['message-count'] ?? 0),
@@ -129,8 +137,16 @@ export async function rebuildIndex(options: {
     }),
   );
 
+  // One generation per conversation: the most recently stored.
+  entries.sort((a, b) => b.archivedAt.localeCompare(a.archivedAt));
+  const newest = new Set<string>();
   const indexedByUser = new Map<string, Entry[]>();
   for (const entry of entries) {
+    if (newest.has(entry.conversationId)) {
+      report.superseded++;
+      continue;
+    }
+    newest.add(entry.conversationId);
     const [state] = await sql<{ live: boolean; user_exists: boolean; current: string | null }[]>`
       select exists (select 1 from public.conversations where id = ${entry.conversationId}) as live,
              exists (select 1 from auth.users where id = ${entry.userId}) as user_exists,
@@ -145,18 +161,25 @@ export async function rebuildIndex(options: {
     }
     if (state!.current === entry.sha256) report.unchanged++;
     else {
-      await sql`
+      const written = await sql`
         insert into public.archived_conversations
-          (conversation_id, user_id, title, created_at, deleted_at, archived_at, message_count, bytes, sha256, s3_key, format_version, status)
+          (conversation_id, generation, user_id, title, created_at, deleted_at, archived_at, message_count, bytes, sha256, s3_key, format_version, status)
         -- ::text first: postgres.js would send the timestamps through a JS Date and drop their microseconds.
-        values (${entry.conversationId}, ${entry.userId}, ${entry.title}, ${entry.createdAt}::text::timestamptz,
+        values (${entry.conversationId}, ${entry.generation}, ${entry.userId}, ${entry.title}, ${entry.createdAt}::text::timestamptz,
                 ${entry.deletedAt}::text::timestamptz, ${entry.archivedAt}::text::timestamptz,
                 ${entry.messageCount}, ${entry.bytes}, ${entry.sha256}, ${entry.key}, ${entry.formatVersion}, 'stored')
         on conflict (conversation_id) do update set
-          user_id = excluded.user_id, title = excluded.title, created_at = excluded.created_at, deleted_at = excluded.deleted_at,
+          generation = excluded.generation, user_id = excluded.user_id, title = excluded.title, created_at = excluded.created_at, deleted_at = excluded.deleted_at,
           archived_at = excluded.archived_at, message_count = excluded.message_count, bytes = excluded.bytes,
           sha256 = excluded.sha256, s3_key = excluded.s3_key, format_version = excluded.format_version,
-          status = 'stored', last_error = null`;
+          status = 'stored', last_error = null
+        where archived_conversations.status = 'stored'
+        returning 1`;
+      // Not written: the index row is pending or being deleted for good.
+      if (written.length === 0) {
+        report.skipped_live++;
+        continue;
+      }
       report.indexed++;
     }
     const list = indexedByUser.get(entry.userId) ?? [];

@@ -1,8 +1,12 @@
 // The files API (function `files`, user JWT). The browser uploads straight to
-// S3 with a presigned PUT bound to the key, content type and length; the
-// function never sees the bytes (small files may be posted to it directly as
-// multipart/form-data). Rows are read and written as the user (RLS).
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+// S3 with a presigned PUT bound to a staging key, the content type and the
+// length; the function never sees the bytes (small files may be posted to it
+// directly as multipart/form-data). `complete` copies the staged object to
+// the file's key and verifies that copy, so what was verified stays. Rows are
+// read as the user (RLS); they are written by this server (users may not
+// insert file rows or set their status: the database refuses), and the
+// database enforces the size cap, the types and the pending-upload quota.
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -19,7 +23,7 @@ import { Router } from '../http/router.ts';
 import { withHttp, type Handler } from '../http/serve.ts';
 import { parseOr400 } from '../http/validate.ts';
 import { createS3Client } from '../s3/client.ts';
-import { fileKey } from '../s3/keys.ts';
+import { fileIncomingKey, fileKey } from '../s3/keys.ts';
 import { describeS3Error } from '../s3/objects.ts';
 import { readFileSettings } from './settings.ts';
 import { displayName, safeFileName, sniffMatches } from './types.ts';
@@ -77,46 +81,73 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
   };
   const publicFile = (row: Row) => ({ ...row, size: Number(row.size) });
 
-  const insertRow = (claims: Record<string, unknown>, userId: string, input: { name: string; contentType: string; size: number; sha256?: string }) => {
+  /** Writes the row as the server, for the caller; the database checks size, type and quota. */
+  const insertRow = async (userId: string, input: { name: string; contentType: string; size: number; sha256?: string }) => {
     const id = crypto.randomUUID();
     const key = fileKey(s3Config.configured ? s3Config.prefix : '', userId, id, safeFileName(input.name));
-    return asUser(sql, claims, async (tx) => {
-      const [row] = await tx<{ row: Row }[]>`
-        insert into public.files (id, name, original_name, size, content_type, s3_key, sha256)
-        values (${id}, ${displayName(input.name)}, ${Array.from(input.name.replace(/\u0000/g, '')).slice(0, 1024).join('')}, ${input.size}, ${input.contentType}, ${key}, ${input.sha256 ?? null})
-        returning to_jsonb(files) as row`;
-      return row!.row;
-    });
+    const [row] = await sql<{ row: Row }[]>`
+      insert into public.files (id, user_id, name, original_name, size, content_type, s3_key, sha256)
+      values (${id}, ${userId}, ${displayName(input.name)}, ${Array.from(input.name.replace(/\u0000/g, '')).slice(0, 1024).join('')},
+              ${input.size}, ${input.contentType}, ${key}, ${input.sha256 ?? null})
+      returning to_jsonb(files) as row`;
+    return row!.row;
   };
-
-  /** Checks an uploaded object against the declaration; on mismatch the row fails and the object goes. */
-  const verifyUpload = async (claims: Record<string, unknown>, row: Row): Promise<Row> => {
-    const { s3: client, config } = storage();
-    const head = await client.send(new HeadObjectCommand({ Bucket: config.bucket, Key: row.s3_key })).catch((error) => {
+  const headOrNull = (client: S3Client, bucket: string, key: string) =>
+    client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch((error) => {
       if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
       console.error(describeS3Error('HeadObject', error));
       throw errors.storageUnavailable();
     });
-    if (!head) throw errors.uploadMissing();
-    let reason: string | null = null;
-    if (Number(head.ContentLength) !== Number(row.size)) reason = `size is ${head.ContentLength} bytes, ${row.size} were declared`;
-    if (!reason) {
-      const range = row.sha256 ? undefined : `bytes=0-${SNIFF_BYTES - 1}`;
-      const object = await s3Call('GetObject', () => client.send(new GetObjectCommand({ Bucket: config.bucket, Key: row.s3_key, Range: range })));
-      const bytes = await object.Body!.transformToByteArray();
-      if (!sniffMatches(row.content_type, bytes.subarray(0, SNIFF_BYTES))) reason = `its content is not ${row.content_type}`;
-      else if (row.sha256 && createHash('sha256').update(bytes).digest('hex') !== row.sha256) reason = 'its sha256 differs from the declared one';
-    }
-    if (reason) {
-      await s3Call('DeleteObject', () => client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: row.s3_key })));
-      await asUser(sql, claims, (tx) => tx`update public.files set status = 'failed', error = ${`upload rejected: ${reason}`} where id = ${row.id}`);
-      throw errors.uploadRejected(reason);
-    }
-    return asUser(sql, claims, async (tx) => {
+
+  /**
+   * Copies the staged upload to the file's key and checks that copy against
+   * the declaration, holding the file row's lock so two completes never
+   * interleave. On a mismatch the row fails and both objects go.
+   */
+  const verifyUpload = async (userId: string, fileId: string): Promise<Row> => {
+    const { s3: client, config } = storage();
+    const outcome = await sql.begin(async (tx) => {
+      const [locked] = await tx<{ row: Row }[]>`
+        select to_jsonb(f) as row from public.files f
+         where id = ${fileId} and user_id = ${userId} and deleted_at is null for update`;
+      if (!locked) throw errors.notFound('File');
+      const row = locked.row;
+      if (row.status !== 'pending_upload') return { row };
+      const staged = fileIncomingKey(row.s3_key);
+      const head = await headOrNull(client, config.bucket, staged);
+      if (!head) throw errors.uploadMissing();
+      let reason: string | null = null;
+      if (Number(head.ContentLength) !== Number(row.size)) reason = `size is ${head.ContentLength} bytes, ${row.size} were declared`;
+      if (!reason) {
+        await s3Call('CopyObject', () => client.send(new CopyObjectCommand({
+          Bucket: config.bucket, Key: row.s3_key, CopySource: `${config.bucket}/${staged.split('/').map(encodeURIComponent).join('/')}`,
+          ...(config.sse === 'none' ? {} : { ServerSideEncryption: config.sse }),
+        })));
+        // From here on only the copy counts: a new PUT to the upload URL changes the staged object only.
+        const copy = await headOrNull(client, config.bucket, row.s3_key);
+        if (!copy || Number(copy.ContentLength) !== Number(row.size)) reason = `size is ${copy?.ContentLength ?? 0} bytes, ${row.size} were declared`;
+      }
+      if (!reason) {
+        const range = row.sha256 ? undefined : `bytes=0-${SNIFF_BYTES - 1}`;
+        const object = await s3Call('GetObject', () => client.send(new GetObjectCommand({ Bucket: config.bucket, Key: row.s3_key, Range: range })));
+        const bytes = await object.Body!.transformToByteArray();
+        if (!sniffMatches(row.content_type, bytes.subarray(0, SNIFF_BYTES))) reason = `its content is not ${row.content_type}`;
+        else if (row.sha256 && createHash('sha256').update(bytes).digest('hex') !== row.sha256) reason = 'its sha256 differs from the declared one';
+      }
+      if (reason) {
+        await s3Call('DeleteObject', () => client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: row.s3_key })));
+        await s3Call('DeleteObject', () => client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: staged })));
+        await tx`update public.files set status = 'failed', error = ${`upload rejected: ${reason}`} where id = ${row.id}`;
+        return { reason };
+      }
       const [updated] = await tx<{ row: Row }[]>`
-        update public.files set status = 'uploaded' where id = ${row.id} and status = 'pending_upload' returning to_jsonb(files) as row`;
-      return updated?.row ?? row;
+        update public.files set status = 'uploaded' where id = ${row.id} returning to_jsonb(files) as row`;
+      return { row: updated!.row, staged };
     });
+    if ('reason' in outcome) throw errors.uploadRejected(outcome.reason!);
+    // The staged object is no longer needed (a failure here leaves it inside the file's folder, removed with the file).
+    if (outcome.staged) await client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: outcome.staged })).catch(() => undefined);
+    return outcome.row;
   };
 
   const router = new Router('files')
@@ -139,21 +170,20 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
         // The bytes are here: check them before anything is stored.
         if (bytes.length === 0) throw errors.invalidRequest('The file is empty.');
         if (!sniffMatches(contentType, bytes.subarray(0, SNIFF_BYTES))) throw errors.uploadRejected(`its content is not ${contentType}`);
-        const row = await insertRow(caller.claims, caller.userId, { name: file.name || 'file', contentType, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+        const row = await insertRow(caller.userId, { name: file.name || 'file', contentType, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
         await s3Call('PutObject', () => client.send(new PutObjectCommand({ Bucket: config.bucket, Key: row.s3_key, Body: bytes, ContentType: contentType, ...(config.sse === 'none' ? {} : { ServerSideEncryption: config.sse }) })));
-        const uploaded = await asUser(sql, caller.claims, async (tx) => {
-          const [updated] = await tx<{ row: Row }[]>`update public.files set status = 'uploaded' where id = ${row.id} returning to_jsonb(files) as row`;
-          return updated!.row;
-        });
-        return json({ file: publicFile(uploaded) }, 201);
+        const [uploaded] = await sql<{ row: Row }[]>`
+          update public.files set status = 'uploaded' where id = ${row.id} and status = 'pending_upload' returning to_jsonb(files) as row`;
+        if (!uploaded) throw errors.notFound('File');
+        return json({ file: publicFile(uploaded.row) }, 201);
       }
       const input = parseOr400(Create, await readJsonBody(request, 16 * 1024), 'file');
       const contentType = checkDeclared(input.content_type, input.size);
-      const row = await insertRow(caller.claims, caller.userId, { name: input.name, contentType, size: input.size, sha256: input.sha256 });
+      const row = await insertRow(caller.userId, { name: input.name, contentType, size: input.size, sha256: input.sha256 });
       const url = await s3Call('presign PutObject', () =>
         getSignedUrl(
           client,
-          new PutObjectCommand({ Bucket: config.bucket, Key: row.s3_key, ContentType: contentType, ContentLength: input.size, ...(config.sse === 'none' ? {} : { ServerSideEncryption: config.sse }) }),
+          new PutObjectCommand({ Bucket: config.bucket, Key: fileIncomingKey(row.s3_key), ContentType: contentType, ContentLength: input.size, ...(config.sse === 'none' ? {} : { ServerSideEncryption: config.sse }) }),
           { expiresIn: settings.urlTtlSeconds, signableHeaders: new Set(['content-type', 'content-length']) },
         ),
       );
@@ -176,7 +206,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
       const [row] = await asUser(sql, caller.claims, (tx) => tx<{ row: Row }[]>`select to_jsonb(f) as row from public.files f where id = ${id}`);
       if (!row) throw errors.notFound('File');
       if (row.row.status !== 'pending_upload') return json({ file: publicFile(row.row) });
-      return json({ file: publicFile(await verifyUpload(caller.claims, row.row)) });
+      return json({ file: publicFile(await verifyUpload(caller.userId, id)) });
     })
     .on('GET', '/', async (request, _params, url) => {
       const caller = requireUser(request);

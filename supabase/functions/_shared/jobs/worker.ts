@@ -9,7 +9,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.ts';
 import type { Sql } from '../db/client.ts';
 import { processFile } from '../files/process.ts';
-import { analysisRoot, archiveKey, userAnalysisPrefix, userPrefixes } from '../s3/keys.ts';
+import { analysisRoot, archiveKey, parseArchiveKey, userAnalysisPrefix, userPrefixes } from '../s3/keys.ts';
 import { deleteEverything, describeS3Error, listFolders, listKeys } from '../s3/objects.ts';
 import type { ArchiveSettings } from './settings.ts';
 import { readSmallSnapshot, withSnapshot, type SnapshotHead } from '../archive/snapshot.ts';
@@ -45,6 +45,10 @@ interface ClaimedJob {
   user_id: string | null;
   attempts: number;
   max_attempts: number;
+  /** Archive jobs: the generation being archived (it names the object). */
+  generation?: string | null;
+  /** What the job was queued with (e.g. the exact key to delete). */
+  payload?: Record<string, unknown> | null;
 }
 
 /** Runs `fn` over items with at most `limit` in flight. */
@@ -80,10 +84,16 @@ export async function archiveOne(deps: WorkerDeps, job: ClaimedJob): Promise<Arc
   // into a multipart upload. Either way no connection is held during a small
   // upload. The document's archived_at is the moment the conversation froze,
   // so every attempt writes the same bytes (the index records when S3 acknowledged).
+  if (!job.generation) {
+    // No index row: the conversation was purged or its user erased.
+    await sql`select private.finish_job(${job.job_id}, ${workerId})`;
+    return { outcome: 'skipped' };
+  }
+  const generation = job.generation;
   const targetFor = (head: SnapshotHead) => ({
     s3,
     config: s3Config,
-    key: archiveKey(s3Config.prefix, head.userId, job.subject_id),
+    key: archiveKey(s3Config.prefix, head.userId, job.subject_id, generation),
     conversationId: job.subject_id,
     head,
     archivedAt: head.deletedAt ?? new Date().toISOString(),
@@ -106,8 +116,10 @@ export async function archiveOne(deps: WorkerDeps, job: ClaimedJob): Promise<Arc
     return { outcome: 'skipped' };
   }
   const [{ completed }] = await sql<{ completed: boolean }[]>`
-    select private.complete_archive(${job.job_id}, ${workerId}, ${job.subject_id}, ${sql.json(stored as never)}) as completed`;
-  // A lost lease means another worker holds the job; it writes the same key with the same content.
+    select private.complete_archive(${job.job_id}, ${workerId}, ${job.subject_id},
+                                    ${sql.json({ ...stored, generation, user_id: small?.head.userId ?? job.user_id } as never)}) as completed`;
+  // A lost lease means another worker holds the job and writes the same key
+  // with the same content (or, if that generation is gone, SQL queued its deletion).
   return { outcome: completed ? 'archived' : 'lost', upload: stored.multipart ? 'multipart' : 'put' };
 }
 
@@ -138,6 +150,23 @@ async function deleteS3Backed(deps: WorkerDeps, job: ClaimedJob, table: 'files' 
     await deleteEverything(s3, s3Config.bucket, target);
   }
   await sql`select private.complete_delete(${job.job_id}, ${deps.workerId}, ${table}, ${job.subject_id})`;
+}
+
+/**
+ * Deletes exactly the archive object its job names (every version), then
+ * finishes the job (and, for a permanent delete, removes the index row of
+ * that generation). The key was fixed in SQL when the job was queued.
+ */
+async function deleteArchiveObject(deps: WorkerDeps, job: ClaimedJob): Promise<void> {
+  const { sql, s3, s3Config } = deps;
+  if (!s3 || !s3Config.configured) throw new Error('S3 is not configured');
+  const key = job.payload?.s3_key;
+  if (typeof key === 'string' && parseArchiveKey(s3Config.prefix, key)?.generation === job.subject_id) {
+    await deleteEverything(s3, s3Config.bucket, { key });
+  } else if (key != null) {
+    throw new Error('delete_archive_object job names a key outside this generation');
+  }
+  await sql`select private.complete_archive_object_delete(${job.job_id}, ${deps.workerId})`;
 }
 
 /** analysis/{yyyy}/{mm}/{user_id}/ folders of one user, found month by month. */
@@ -191,9 +220,9 @@ export async function drainJobs(deps: WorkerDeps, budgetMs = deps.settings.budge
       select job_id, subject_id, user_id, attempts, max_attempts
         from private.claim_jobs('erase_user_objects', ${workerId}, ${settings.batchSize}, ${settings.leaseSeconds})`;
     const others: Array<ClaimedJob & { kind: string }> = [];
-    for (const kind of ['delete_file', 'delete_analysis', 'process_file']) {
+    for (const kind of ['delete_archive_object', 'delete_file', 'delete_analysis', 'process_file']) {
       const claimed = await sql<ClaimedJob[]>`
-        select job_id, subject_id, user_id, attempts, max_attempts
+        select job_id, subject_id, user_id, attempts, max_attempts, payload
           from private.claim_jobs(${kind}, ${workerId}, ${settings.batchSize}, ${settings.leaseSeconds})`;
       others.push(...claimed.map((job) => ({ ...job, kind })));
     }
@@ -214,6 +243,9 @@ export async function drainJobs(deps: WorkerDeps, budgetMs = deps.settings.budge
           await sql`select private.finish_job(${job.job_id}, ${workerId})`;
           if (outcome === 'processed') summary.processed_files++;
           else summary.skipped++;
+        } else if (job.kind === 'delete_archive_object') {
+          await deleteArchiveObject(deps, job);
+          summary.deleted_objects++;
         } else {
           await deleteS3Backed(deps, job, job.kind === 'delete_file' ? 'files' : 'analyses');
           summary.deleted_objects++;
@@ -235,7 +267,7 @@ export async function drainJobs(deps: WorkerDeps, budgetMs = deps.settings.budge
   const lane = async () => {
     while (Date.now() < deadline) {
       const jobs = await sql<ClaimedJob[]>`
-        select job_id, conversation_id as subject_id, user_id, attempts, max_attempts
+        select job_id, conversation_id as subject_id, user_id, attempts, max_attempts, generation
           from private.claim_archive_jobs(${workerId}, ${laneBatch}, ${settings.leaseSeconds})`;
       if (jobs.length === 0) return;
       summary.claimed += jobs.length;
