@@ -61,7 +61,7 @@ begin
     end if;
   end if;
   if char_length(new.title) > s.conversation_max_title_chars then
-    raise exception 'title is longer than % characters', s.conversation_max_title_chars using errcode = 'SA004';
+    raise exception 'title is longer than % characters', s.conversation_max_title_chars using errcode = '22001';
   end if;
   if tg_op = 'INSERT' or new.metadata is distinct from old.metadata then
     if octet_length(new.metadata::text) > s.message_max_metadata_bytes then

@@ -223,3 +223,40 @@ describe('S3-first delete', () => {
     }
   });
 });
+
+describe('what complete verified stays', () => {
+  it('a second PUT to the same upload URL after complete never replaces the verified object', async () => {
+    const original = new TextEncoder().encode('verified text, exactly this');
+    const forged = new TextEncoder().encode('FORGED text, exactly this!!');
+    expect(forged.length).toBe(original.length);
+    const { file, upload } = await presign('notes.txt', 'text/plain', original, { sha256: sha(original) });
+    expect((await put(upload, original)).status).toBe(200);
+    const completed = await api(`/files/${file.id}/complete`, { token, method: 'POST' });
+    expect(completed.status, completed.text).toBe(200);
+    // The URL is still valid for an hour; the bytes land in the staging key only.
+    expect((await put(upload, forged)).status).toBe(200);
+    expect((await api(`/files/${file.id}/complete`, { token, method: 'POST' })).body.file.status).not.toBe('pending_upload');
+    const { s3, bucket } = directS3();
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: file.s3_key }));
+    expect(sha(await object.Body!.transformToByteArray())).toBe(sha(original));
+  });
+
+  it('refuses new uploads past the per-user quota of pending uploads with 409 quota_exceeded', async () => {
+    const quotaUser = await createUser(sql, 'files-quota');
+    const quotaToken = tokenFor(quotaUser);
+    const [saved] = await sql`select max_pending_uploads from private.settings`;
+    try {
+      await sql`update private.settings set max_pending_uploads = 2`;
+      const body = { name: 'a.txt', content_type: 'text/plain', size: 10 };
+      for (let i = 0; i < 2; i++) expect((await api('/files', { token: quotaToken, method: 'POST', body })).status).toBe(201);
+      const third = await api('/files', { token: quotaToken, method: 'POST', body });
+      expect(third.status).toBe(409);
+      expect(third.body.error.code).toBe('quota_exceeded');
+      expect(third.body.error.message).toMatch(/pending uploads/);
+      expect(await sql`select 1 from files where user_id = ${quotaUser.id}`).toHaveLength(2);
+    } finally {
+      await sql`update private.settings set max_pending_uploads = ${saved!.max_pending_uploads}`;
+      await sql`delete from auth.users where id = ${quotaUser.id}`;
+    }
+  });
+});
