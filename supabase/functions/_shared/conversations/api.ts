@@ -159,7 +159,9 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
              set expires_at = greatest(coalesce(expires_at, now()), now()) + make_interval(hours => ${input.hours})
            where id = ${id}
           returning to_jsonb(expires_at) #>> '{}' as expires_at`;
-        return row!.expires_at;
+        // A DELETE that committed while this update waited leaves no row to extend.
+        if (!row) throw errors.notFound('Conversation');
+        return row.expires_at;
       });
       return json({ conversation_id: id, expires_at: expiresAt });
     })

@@ -1,11 +1,16 @@
 // Request schemas of the conversations API. Unknown fields are refused.
 import { z } from 'zod';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../http/json-depth.ts';
 import type { ConversationLimits } from './limits.ts';
 
 const jsonSize = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
 const utf8Size = (value: string) => new TextEncoder().encode(value).length;
 
-const metadataObject = z.record(z.string(), z.unknown());
+// Nested at most MAX_JSON_DEPTH levels: Postgres cannot store (and an archive
+// could not restore) JSON nested thousands of levels deep (http/json-depth.ts).
+const metadataObject = z
+  .record(z.string(), z.unknown())
+  .refine((value) => !nestedDeeperThan(value, MAX_JSON_DEPTH), `metadata may be nested at most ${MAX_JSON_DEPTH} levels deep`);
 
 export function schemas(limits: ConversationLimits) {
   const metadata = metadataObject;

@@ -1,7 +1,8 @@
 // Reads a request body with a size cap, before any parsing: too large is 413
-// (also for chunked bodies without a Content-Length), not JSON is 400, and
-// nothing larger than the cap is ever buffered.
+// (also for chunked bodies without a Content-Length), not JSON or nested too
+// deep is 400, and nothing larger than the cap is ever buffered.
 import { errors } from './errors.ts';
+import { MAX_BODY_DEPTH, textNestedDeeperThan } from './json-depth.ts';
 
 /** The raw body, refused (413) as soon as it passes maxBytes, with or without a Content-Length. */
 export async function readBodyBytes(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
@@ -32,10 +33,24 @@ export async function readBodyBytes(request: Request, maxBytes: number): Promise
   return bytes;
 }
 
+/**
+ * The body parsed as JSON: not UTF-8 or not JSON is 400 invalid_json; nested
+ * deeper than MAX_BODY_DEPTH is 400 invalid_request, refused on the text
+ * before parsing, so no deeper value reaches a handler (http/json-depth.ts).
+ */
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
   const bytes = await readBodyBytes(request, maxBytes);
+  let text: string;
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw errors.invalidJson();
+  }
+  if (textNestedDeeperThan(text, MAX_BODY_DEPTH)) {
+    throw errors.invalidRequest(`The request body is nested deeper than ${MAX_BODY_DEPTH} levels of objects and arrays.`);
+  }
+  try {
+    return JSON.parse(text);
   } catch {
     throw errors.invalidJson();
   }

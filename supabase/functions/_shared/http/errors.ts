@@ -6,12 +6,14 @@ export const ERROR_STATUS = {
   invalid_request: 400,
   invalid_json: 400,
   invalid_id: 400,
+  ttl_too_long: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
   archive_not_ready: 409,
+  quota_exceeded: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   archive_corrupt: 422,
@@ -51,6 +53,8 @@ export const errors = {
   methodNotAllowed: (method: string, allowed: string[]) =>
     new AppError('method_not_allowed', `${method} is not allowed here; use ${allowed.join(', ')}.`, { allowed }),
   conflict: (message: string) => new AppError('conflict', message),
+  ttlTooLong: (message: string) => new AppError('ttl_too_long', message),
+  quotaExceeded: (message: string) => new AppError('quota_exceeded', message),
   payloadTooLarge: (message: string) => new AppError('payload_too_large', message),
   serviceUnavailable: (message: string) => new AppError('service_unavailable', message),
   storageUnavailable: (message = 'The object store is not reachable; try again later.') =>

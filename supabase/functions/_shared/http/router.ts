@@ -2,6 +2,15 @@
 // and 405 (with Allow) for known paths and wrong methods.
 import { errors } from './errors.ts';
 
+/** A path parameter, percent-decoded; malformed encoding (%ZZ, a cut UTF-8 sequence) is the client's mistake: 400. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw errors.invalidRequest('The path is not validly percent-encoded.');
+  }
+}
+
 export type RouteHandler = (request: Request, params: Record<string, string>, url: URL) => Promise<Response>;
 
 interface Route {
@@ -37,7 +46,7 @@ export class Router {
         allowed.push(route.method);
         continue;
       }
-      const params = Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(match[i + 1]!)]));
+      const params = Object.fromEntries(route.names.map((name, i) => [name, decodeSegment(match[i + 1]!)]));
       return route.handler(request, params, url);
     }
     if (allowed.length > 0) throw errors.methodNotAllowed(request.method, allowed);
