@@ -61,6 +61,7 @@ export type Database = {
           "created_at": string;
           "deleted_at": string;
           "format_version": number | null;
+          "generation": string;
           "last_error": string | null;
           "message_count": number | null;
           "s3_key": string | null;
@@ -78,6 +79,7 @@ export type Database = {
           "created_at": string;
           "deleted_at"?: string;
           "format_version"?: number | null;
+          "generation"?: string;
           "last_error"?: string | null;
           "message_count"?: number | null;
           "s3_key"?: string | null;
@@ -94,6 +96,7 @@ export type Database = {
           "created_at"?: string;
           "deleted_at"?: string;
           "format_version"?: number | null;
+          "generation"?: string;
           "last_error"?: string | null;
           "message_count"?: number | null;
           "s3_key"?: string | null;
@@ -266,6 +269,10 @@ export type Database = {
         Returns: Json;
       };
       "conversation_stats": { Args: Record<PropertyKey, never>; Returns: Json };
+      "delete_archived_conversation": {
+        Args: { "target": string };
+        Returns: Json;
+      };
       "restore_archived_conversation": {
         Args: { "archive_text": string };
         Returns: Json;
