@@ -70,7 +70,7 @@ export function createStrataClient(supabase: Pick<SupabaseClient, 'functions'>) 
         call<{ archives: ArchivedConversation[]; next_cursor: string | null }>(`archive/conversations${query(options)}`, 'GET'),
       get: (id: string) => call<ArchiveDocument>(`archive/conversations/${id}`, 'GET'),
       restore: (id: string) => call<{ conversation_id: string; message_count: number; restored: true }>(`archive/conversations/${id}/restore`, 'POST'),
-      delete: (id: string) => call<{ conversation_id: string; deleted: true }>(`archive/conversations/${id}`, 'DELETE'),
+      delete: (id: string) => call<{ conversation_id: string; deleted: true; status: 'deleting' }>(`archive/conversations/${id}`, 'DELETE'),
     },
     files: {
       /** Presign, PUT the bytes straight to S3, then complete: one call for the whole upload. */
