@@ -111,7 +111,7 @@ export function createBaseline(deps: { sql: postgres.Sql; s3: S3Client; bucket: 
 
     // 5. Delete the rows (past Strata's gate, as a purge).
     await sql.begin(async (tx) => {
-      await tx`select set_config('strata.purge', 'on', true)`;
+      await tx`select private.open_gate('delete_conversation', null)`;
       await tx`delete from public.conversations where id = ${conversationId}`;
     });
   }

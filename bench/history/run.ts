@@ -524,7 +524,7 @@ try {
 
   /**
    * EXPLAIN ANALYZE of one sweep batch (the procedure's `delete … where id = any (batch)` with
-   * strata.purge on), rolled back: as is, and with messages_frozen disabled, to show what the
+   * a purge gate pass), rolled back: as is, and with messages_frozen disabled, to show what the
    * per-message trigger costs the cascade.
    */
   const diagnoseBatch = async () => {
@@ -538,7 +538,7 @@ try {
       let text = '';
       await admin.begin(async (tx) => {
         if (withoutFrozen) await tx`alter table public.messages disable trigger messages_frozen`;
-        await tx`select set_config('strata.purge', 'on', true)`;
+        await tx`select private.open_gate('delete_conversation', null)`;
         text = (await tx.unsafe<{ 'QUERY PLAN': string }[]>(
           'explain (analyze, buffers, costs off) delete from public.conversations where id = any ($1::uuid[])',
           [`{${ids.join(',')}}`],
@@ -816,7 +816,7 @@ try {
         ? [
             `## One delete-mode sweep batch (EXPLAIN ANALYZE, rolled back)`,
             '',
-            `${batchDiagnosis.conversations} conversations, ${fmtInt(batchDiagnosis.messages)} messages, strata.purge on:`,
+            `${batchDiagnosis.conversations} conversations, ${fmtInt(batchDiagnosis.messages)} messages, purge gate pass:`,
             '',
             '```',
             batchDiagnosis.asIs.text,

@@ -81,7 +81,7 @@ describe('verify', () => {
 
     // Clean up the planted dangling row the S3-first way's own table: a purge by SQL.
     await sql.begin(async (tx) => {
-      await tx`select set_config('strata.completing_delete', ${missingId}, true)`;
+      await tx`select private.open_gate('delete_analysis', ${missingId})`;
       await tx`delete from analyses where id = ${missingId}`;
     });
   });
