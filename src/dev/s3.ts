@@ -1,8 +1,10 @@
 // A local S3 endpoint: s3rver with objects on disk. It accepts the access key
 // S3RVER / S3RVER and ignores versioning, lifecycle, encryption and
-// If-None-Match, which the README lists as local limits.
+// If-None-Match, which the README lists as local limits. Listings past 1,000
+// keys page with tokens of our own (s3rver-tokens.ts).
 import S3rver from 's3rver';
 import { mkdir } from 'node:fs/promises';
+import { useContinuationTokens } from './s3rver-tokens.ts';
 
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 export const LOCAL_S3_REGION = 'us-east-1';
@@ -38,6 +40,8 @@ export async function startS3(options: {
       vhostBuckets: false,
       configureBuckets: [{ name: bucket, configs: [] }],
     });
+    // s3rver's own continuation tokens need DES, which Node's OpenSSL 3 refuses.
+    useContinuationTokens(instance);
     await instance.run();
     server = instance;
   };

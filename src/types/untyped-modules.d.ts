@@ -21,5 +21,7 @@ declare module 's3rver' {
     });
     run(): Promise<unknown>;
     close(): Promise<void>;
+    /** Koa's middleware list (S3rver extends Koa); composed when run() starts listening. */
+    readonly middleware: unknown[];
   }
 }

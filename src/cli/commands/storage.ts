@@ -6,7 +6,7 @@ import { readS3Config } from '../../../supabase/functions/_shared/config.ts';
 import { createSql } from '../../../supabase/functions/_shared/db/client.ts';
 import { createS3Client } from '../../../supabase/functions/_shared/s3/client.ts';
 import { storageInfo } from '../../../supabase/functions/_shared/storage/info.ts';
-import { verifyStorage } from '../../../supabase/functions/_shared/storage/verify.ts';
+import { verifyStorage, type VerifyReport } from '../../../supabase/functions/_shared/storage/verify.ts';
 import { setupBucket } from '../../ops/bucket-setup.ts';
 import { migrateLocal } from '../../ops/migrate-local.ts';
 import { CliError, printFields, printJson, type ParsedArgs } from '../output.ts';
@@ -82,27 +82,47 @@ export async function verifyCommand(args: ParsedArgs): Promise<number> {
       onProgress: (phase, done, total) => bar.update(done, total, phase),
     });
     bar.finish(`${report.objects} objects, ${report.rows} rows`);
+    const fix = args.flags.has('fix');
+    const grace = `${report.grace_hours}-hour grace period`;
     if (json) printJson(report);
     else {
       printFields([
         ['objects', report.objects],
         ['rows', report.rows],
-        ['orphan objects', report.orphans.length],
+        ['orphan objects', `${report.orphans.length}${report.young_orphans ? ` (${report.young_orphans} younger than the ${grace})` : ''}`],
         ['missing objects', report.missing.length],
         ['checksum mismatches', report.mismatched.length],
-        ['unreadable', report.unlistable.length],
+        ['unchecked rows', report.unchecked_rows],
+        ['unlistable folders', report.unlistable.length],
         ['orphans deleted', report.deleted_orphans],
       ]);
       for (const o of report.orphans) process.stdout.write(`  orphan   ${o.key} (${o.size} bytes, ${o.last_modified ?? '?'})\n`);
       for (const m of report.missing) process.stdout.write(`  missing  ${m.key} (${m.table} ${m.id})\n`);
       for (const m of report.mismatched) process.stdout.write(`  mismatch ${m.key} (${m.table} ${m.id})\n`);
-      for (const u of report.unlistable) process.stdout.write(`  unreadable ${u.prefix}: ${u.reason}\n`);
+      // A folder's unchecked rows in one line (there may be thousands); a failed HEAD, row by row.
+      for (const u of report.unlistable) process.stdout.write(`  unlistable ${u.prefix}: ${u.reason} (${u.unchecked_rows} ${u.unchecked_rows === 1 ? 'row' : 'rows'} unchecked)\n`);
+      for (const u of report.unchecked) if (u.prefix === u.key) process.stdout.write(`  unchecked ${u.key} (${u.table} ${u.id}): ${u.reason}\n`);
+      if (fix && report.young_orphans > 0) {
+        process.stdout.write(`note: kept ${report.young_orphans} ${report.young_orphans === 1 ? 'orphan' : 'orphans'} younger than the ${grace} (uploads may still be in flight; --grace-hours sets it)\n`);
+      }
+      if (report.unchecked_rows > 0 || report.unlistable.length > 0) process.stdout.write('note: the check is incomplete; run verify again once S3 answers\n');
     }
-    const clean = report.missing.length === 0 && report.mismatched.length === 0 && report.unlistable.length === 0 && report.orphans.length === report.deleted_orphans;
-    return clean ? 0 : 1;
+    return verifyExitCode(report);
   } finally {
     await sql.end({ timeout: 5 });
   }
+}
+
+/**
+ * 0: everything checked and consistent. 1: something is wrong (a missing
+ * object, a checksum mismatch, an orphan past the grace period left in place).
+ * 2: nothing found wrong, but some rows or folders could not be checked.
+ * Young orphans alone are not a failure: they may be uploads in flight.
+ */
+export function verifyExitCode(report: VerifyReport): number {
+  const oldOrphansLeft = report.orphans.length - report.young_orphans - report.deleted_orphans;
+  if (report.missing.length > 0 || report.mismatched.length > 0 || oldOrphansLeft > 0) return 1;
+  return report.unchecked_rows > 0 || report.unlistable.length > 0 ? 2 : 0;
 }
 
 export async function migrateLocalCommand(args: ParsedArgs): Promise<number> {
