@@ -39,6 +39,19 @@ describe('TTL', () => {
     expect(hoursFromNow(extended.body.expires_at)).toBeCloseTo(49, 1);
   });
 
+  it('caps extensions at max_ttl_hours from now overall: 400 ttl_too_long, expiry unchanged', async () => {
+    const conversation = (await api('/conversations', { token, method: 'POST', body: { ttl_hours: 8000 } })).body.conversation;
+    const path = `/conversations/${conversation.id}/extend`;
+    // Each extension is within the per-request limit; together they pass the cap of 8,760 hours.
+    const refused = await api(path, { token, method: 'POST', body: { hours: 1000 } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.code).toBe('ttl_too_long');
+    expect(refused.body.error.message).toMatch(/8760 hours/);
+    const [row] = await sql`select to_jsonb(expires_at) #>> '{}' as expires_at from conversations where id = ${conversation.id}`;
+    expect(row!.expires_at).toBe(conversation.expires_at);
+    expect((await api(path, { token, method: 'POST', body: { hours: 700 } })).status).toBe(200);
+  });
+
   it('hides an expired conversation from its owner before the sweep', async () => {
     const conversation = (await api('/conversations', { token, method: 'POST', body: { ttl_hours: 1 } })).body.conversation;
     await sql`update conversations set expires_at = now() - interval '1 second' where id = ${conversation.id}`;
