@@ -76,6 +76,8 @@ const refused: Array<[string, 'user' | 'service_role', (tx: Tx) => Promise<unkno
     (tx) => tx`update conversations set metadata = ${tx.json({ big: 'x'.repeat(70_000) })} where id = ${ids.conversation}`, 'SA004'],
   ['conversation metadata nests at most 32 levels', 'user',
     (tx) => tx`update conversations set metadata = ${tx.json(deep(33) as never)} where id = ${ids.conversation}`, 'SA005'],
+  ['a model name is at most 200 characters', 'user',
+    (tx) => tx`insert into messages (conversation_id, role, model) values (${ids.conversation}, 'user', ${'m'.repeat(201)})`, '23514'],
   ['message content is at most 1 MiB', 'user',
     (tx) => tx`insert into messages (conversation_id, role, content) values (${ids.conversation}, 'user', ${'x'.repeat(1024 * 1024 + 1)})`, 'SA004'],
   ['message metadata is at most 64 KiB', 'user',
@@ -173,6 +175,9 @@ describe("another user's ids answer exactly like unused ones", () => {
     ['a conversation with a live id', (id: string) => (tx: Tx) => tx`insert into conversations (id, title) values (${id}, 'x')`, () => ids.otherConversation],
     ['a message with an explicit id', (id: string) => (tx: Tx) => tx`insert into messages (id, conversation_id, role) values (${id}, ${ids.conversation}, 'user')`, () => ids.otherMessage],
     ['a message in a conversation', (id: string) => (tx: Tx) => tx`insert into messages (conversation_id, role) values (${id}, 'user')`, () => ids.otherConversation],
+    ["a message claiming the other user's conversation and id", (id: string) => (tx: Tx) =>
+      tx`insert into messages (conversation_id, user_id, role, content) values (${id}, ${other.id}, 'user', ${'x'.repeat(1024 * 1024 + 1)})`, () => ids.otherConversation],
+    ['a conversation claiming another owner', (id: string) => (tx: Tx) => tx`insert into conversations (user_id, title) values (${id}, 'x')`, () => other.id],
     ['an archive restore', (id: string) => (tx: Tx) => tx`select public.restore_archived_conversation(${JSON.stringify({ conversation: { id }, messages: [] })})`, () => ids.otherArchived],
     ['an archive delete', (id: string) => (tx: Tx) => tx`select public.delete_archived_conversation(${id})`, () => ids.otherArchived],
   ])('%s', async (_what, write, taken) => {

@@ -57,18 +57,25 @@ async function gatedDelete(tx: Tx, table: 'conversations' | 'files' | 'analyses'
   return (await tx`select 1 from ${tx(table)} where id = ${id} and deleted_at is not null`).length;
 }
 
-// Each operation targets the owner's row; inserts claim the owner as user_id.
+// Each operation targets the owner's row; an insert is allowed when it created a row of the owner.
+const isService = async (tx: Tx) => (await tx`select current_setting('role') as role`)[0]!.role === 'service_role';
+const ownerRows = (rows: Array<{ user_id: string }>) => rows.filter((row) => row.user_id === owner.id).length;
+
 const operations: Record<Table, Record<Operation, (tx: Tx) => Promise<number>>> = {
   conversations: {
     select: async (tx) => (await tx`select id from conversations where id = ${ids.conversation}`).length,
-    insert: async (tx) => (await tx`insert into conversations (user_id, title) values (${owner.id}, 'new')`).count,
+    // Users cannot name an owner (user_id is auth.uid()); the service role names the owner.
+    insert: async (tx) => ownerRows(await ((await isService(tx))
+      ? tx`insert into conversations (user_id, title) values (${owner.id}, 'new') returning user_id`
+      : tx`insert into conversations (title) values ('new') returning user_id`)),
     update: async (tx) => (await tx`update conversations set title = 'renamed' where id = ${ids.conversation}`).count,
     delete: (tx) => gatedDelete(tx, 'conversations', ids.conversation),
   },
   messages: {
     select: async (tx) => (await tx`select id from messages where id = ${ids.message}`).length,
-    insert: async (tx) =>
-      (await tx`insert into messages (conversation_id, user_id, role, content) values (${ids.conversation}, ${owner.id}, 'assistant', 'hi')`).count,
+    insert: async (tx) => ownerRows(await ((await isService(tx))
+      ? tx`insert into messages (conversation_id, user_id, role, content) values (${ids.conversation}, ${owner.id}, 'assistant', 'hi') returning user_id`
+      : tx`insert into messages (conversation_id, role, content) values (${ids.conversation}, 'assistant', 'hi') returning user_id`)),
     update: async (tx) => (await tx`update messages set feedback = 'positive' where id = ${ids.message}`).count,
     delete: async (tx) => (await tx`delete from messages where id = ${ids.message}`).count,
   },
@@ -162,7 +169,9 @@ describe('row visibility rules', () => {
   it.each(['owner', 'service_role'] as const)('refuses a new message in a deleted conversation (%s)', async (who) => {
     const [c] = await sql`insert into conversations (user_id, title, deleted_at) values (${owner.id}, 'closed', now()) returning id`;
     const result = await tryAsActor(sql, actor(who), async (tx) =>
-      (await tx`insert into messages (conversation_id, user_id, role, content) values (${c!.id}, ${owner.id}, 'user', 'late')`).count,
+      (who === 'owner'
+        ? await tx`insert into messages (conversation_id, role, content) values (${c!.id}, 'user', 'late')`
+        : await tx`insert into messages (conversation_id, user_id, role, content) values (${c!.id}, ${owner.id}, 'user', 'late')`).count,
     );
     expect(result).toMatchObject({ ok: false, code: 'P0002' });
   });

@@ -7,7 +7,7 @@ export type Conversation = Tables['conversations']['Row'];
 export type Message = Tables['messages']['Row'];
 export type FileRow = Tables['files']['Row'];
 export type Analysis = Tables['analyses']['Row'];
-export type ArchivedConversation = Omit<Tables['archived_conversations']['Row'], 's3_key'>;
+export type ArchivedConversation = Omit<Tables['archived_conversations']['Row'], 's3_key' | 'generation'>;
 
 export type MessageRole = 'user' | 'assistant' | 'system' | 'tool';
 export type Feedback = 'positive' | 'negative';

@@ -88,7 +88,8 @@ alter table public.conversations enable row level security;
 -- a client choosing ids could probe whether someone else's id exists.
 revoke all on public.conversations from anon, authenticated;
 grant select, delete on public.conversations to authenticated;
-grant insert (user_id, title, metadata, expires_at) on public.conversations to authenticated;
+-- user_id comes from its default, auth.uid().
+grant insert (title, metadata, expires_at) on public.conversations to authenticated;
 grant update (title, metadata, expires_at) on public.conversations to authenticated;
 
 create policy "Conversations are readable by their owner while live"

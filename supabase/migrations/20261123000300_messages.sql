@@ -22,7 +22,8 @@ create table public.messages (
   constraint messages_feedback_check check (feedback is null or feedback in ('positive', 'negative')),
   constraint messages_metadata_is_object check (jsonb_typeof(metadata) = 'object'),
   constraint messages_tokens_check check (tokens is null or tokens >= 0),
-  constraint messages_duration_ms_check check (duration_ms is null or duration_ms >= 0)
+  constraint messages_duration_ms_check check (duration_ms is null or duration_ms >= 0),
+  constraint messages_model_check check (model is null or char_length(model) <= 200)
 );
 comment on table public.messages is
   'Messages of a conversation; metadata holds tool calls and other structured data.';
@@ -94,8 +95,10 @@ alter table public.messages enable row level security;
 
 revoke all on public.messages from anon, authenticated;
 grant select, delete on public.messages to authenticated;
--- Ids are the server's to choose (a chosen id could probe another user's).
-grant insert (conversation_id, user_id, role, content, metadata, model, tokens, duration_ms, feedback)
+-- Ids are the server's to choose (a chosen id could probe another user's),
+-- and user_id is the caller's (its default, auth.uid()): the insert trigger
+-- runs before RLS, so a chosen owner could probe another user's conversation.
+grant insert (conversation_id, role, content, metadata, model, tokens, duration_ms, feedback)
   on public.messages to authenticated;
 grant update (feedback) on public.messages to authenticated;
 

@@ -94,7 +94,7 @@ declare
 begin
   delete from private.jobs where status = 'done' and finished_at < now() - keep;
   get diagnostics jobs_pruned = row_count;
-  delete from private.expiry_runs where coalesce(finished_at, started_at) < now() - keep;
+  delete from private.expiry_runs where finished_at < now() - keep;
   get diagnostics runs_pruned = row_count;
   return jsonb_build_object('jobs', jobs_pruned, 'expiry_runs', runs_pruned, 'gate_passes', private.prune_gate_passes());
 end

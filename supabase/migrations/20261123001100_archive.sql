@@ -257,10 +257,18 @@ begin
      set status = 'done', finished_at = now(), lease_until = null, last_error = null
    where j.id = job_id and j.status = 'running' and j.locked_by = worker;
   if not found then
-    if not exists (select 1 from public.archived_conversations a where a.generation = written) then
-      perform private.enqueue_job('delete_archive_object', written, (archive ->> 'user_id')::uuid,
-                                  jsonb_build_object('s3_key', archive ->> 's3_key'));
+    -- Another worker holds (or finished) the job. If the generation is still
+    -- indexed and not being deleted, that worker's copy is the same object.
+    if not exists (select 1 from public.archived_conversations a
+                    where a.generation = written and a.status <> 'deleting') then
+      perform private.discard_archive_object(written, (archive ->> 'user_id')::uuid, archive ->> 's3_key');
     end if;
+    return false;
+  end if;
+  if not exists (select 1 from public.archived_conversations a
+                  where a.conversation_id = complete_archive.conversation_id and a.generation = written) then
+    -- The index row went meanwhile (the owner was erased): the object belongs to nobody.
+    perform private.discard_archive_object(written, (archive ->> 'user_id')::uuid, archive ->> 's3_key');
     return false;
   end if;
   update public.archived_conversations a
@@ -274,9 +282,6 @@ begin
          title = archive ->> 'title',
          last_error = null
    where a.conversation_id = complete_archive.conversation_id and a.generation = written;
-  if not found then
-    raise exception 'archive generation % of conversation % is not pending', written, complete_archive.conversation_id;
-  end if;
   perform private.open_gate('delete_conversation', complete_archive.conversation_id);
   delete from public.conversations c where c.id = complete_archive.conversation_id;
   perform private.close_gate('delete_conversation', complete_archive.conversation_id);
@@ -285,6 +290,25 @@ end
 $$;
 comment on function private.complete_archive(bigint, text, uuid, jsonb) is
   'Marks an archive stored, finishes its job and deletes the conversation in one transaction. Worker only.';
+
+-- Queues the deletion of one generation's object that nobody owns any more.
+-- If a deletion job for it is already live, it is flagged to run once more:
+-- the copy just written may have landed after that job's delete.
+create or replace function private.discard_archive_object(written uuid, owner uuid, key text)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  update private.jobs j set payload = j.payload || '{"again": true}'
+   where j.kind = 'delete_archive_object' and j.subject_id = written and j.status in ('pending', 'running');
+  if not found then
+    perform private.enqueue_job('delete_archive_object', written, owner, jsonb_build_object('s3_key', key));
+  end if;
+end
+$$;
+comment on function private.discard_archive_object(uuid, uuid, text) is
+  'Queues (or re-arms) the deletion of an archive object no index row owns. Internal.';
 
 -- Finishes the deletion of one archive object (its job named the exact key,
 -- which the worker has deleted, every version): the job is done and, for a
@@ -298,8 +322,11 @@ as $$
 declare
   written uuid;
 begin
+  -- A job flagged 'again' while it ran (a late copy was written) runs once more.
   update private.jobs j
-     set status = 'done', finished_at = now(), lease_until = null, last_error = null
+     set status = case when j.payload ? 'again' then 'pending' else 'done' end,
+         finished_at = case when j.payload ? 'again' then null else now() end,
+         payload = j.payload - 'again', lease_until = null, locked_by = null, last_error = null, run_after = now()
    where j.id = job_id and j.status = 'running' and j.locked_by = worker and j.kind = 'delete_archive_object'
   returning j.subject_id into written;
   if not found then

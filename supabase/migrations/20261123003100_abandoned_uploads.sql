@@ -17,7 +17,8 @@ begin
     return 0;
   end if;
   -- The delete gate turns these into delete_file jobs (one wake-up).
-  delete from public.files where id = any (abandoned);
+  -- Still abandoned at delete time: a complete committed meanwhile keeps its file.
+  delete from public.files where id = any (abandoned) and status = 'pending_upload' and deleted_at is null;
   return cardinality(abandoned);
 end
 $$;

@@ -121,6 +121,31 @@ describe('restore racing a re-delete of the same conversation', () => {
   });
 });
 
+describe('erasure racing an archive in flight', () => {
+  it('an archive completed after its owner was erased is not kept: its object is queued for deletion', async () => {
+    const victim = await createUser(sql, 'races-erased');
+    const [id] = await seedConversations(sql, victim.id, 1, 2);
+    await sql.begin(async (tx) => {
+      await tx`delete from conversations where id = ${id!}`;
+      await tx`update private.jobs set run_after = now() + interval '1 hour' where subject_id = ${id!}`;
+    });
+    const [job] = await sql`
+      update private.jobs j set status = 'running', attempts = 1, locked_by = 'slow-worker', lease_until = now() + interval '5 minutes'
+       where kind = 'archive_conversation' and subject_id = ${id!}
+      returning id, (select a.generation from archived_conversations a where a.conversation_id = j.subject_id) as generation`;
+    const key = `archived_conversations/${victim.id}/${id}/${job!.generation}.json.gz`;
+    // The user is erased while the worker uploads; its PutObject lands after the erasure listed the folder.
+    await sql`delete from auth.users where id = ${victim.id}`;
+    const { s3, bucket } = directS3();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'late archive' }));
+    const [done] = await sql`select private.complete_archive(${job!.id}, 'slow-worker', ${id!}, ${sql.json({ generation: job!.generation, s3_key: key, user_id: victim.id })}) as completed`;
+    expect(done!.completed).toBe(false);
+    expect(await sql`select status from private.jobs where id = ${job!.id}`).toEqual([{ status: 'done' }]);
+    await drainDeletes();
+    expect(await objectExists(key)).toBe(false);
+  });
+});
+
 describe('permanent delete racing a restore', () => {
   it('has exactly one winner, and the state matches both answers (12 rounds)', async () => {
     const winners: string[] = [];

@@ -163,7 +163,7 @@ describe('verify when a folder cannot be listed', () => {
     } finally {
       for (const id of [present.id, gone.id]) {
         await sql.begin(async (tx) => {
-          await tx`select set_config('strata.completing_delete', ${id}, true)`;
+          await tx`select private.open_gate('delete_analysis', ${id})`;
           await tx`delete from analyses where id = ${id}`;
         });
       }

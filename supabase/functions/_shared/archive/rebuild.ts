@@ -23,6 +23,8 @@ export interface RebuildReport {
   skipped_unknown_user: number;
   /** Older generations of a conversation that has a newer one in the bucket. */
   superseded: number;
+  /** Left alone: the conversation came back meanwhile, its generation was given up, or its index row is pending or being deleted. */
+  skipped_in_use: number;
   /** Listed, then gone before it could be read (deleted meanwhile). */
   vanished: number;
   invalid: Array<{ key: string; reason: string }>;
@@ -78,7 +80,7 @@ export async function rebuildIndex(options: {
 }): Promise<RebuildReport> {
   const { sql, s3, config } = options;
   const root = config.prefix ? `${config.prefix}/archived_conversations/` : 'archived_conversations/';
-  const report: RebuildReport = { objects: 0, indexed: 0, unchanged: 0, skipped_live: 0, skipped_unknown_user: 0, superseded: 0, vanished: 0, invalid: [], metadata_files: 0 };
+  const report: RebuildReport = { objects: 0, indexed: 0, unchanged: 0, skipped_live: 0, skipped_unknown_user: 0, superseded: 0, skipped_in_use: 0, vanished: 0, invalid: [], metadata_files: 0 };
 
   // User by user: one unreadable folder is reported, not fatal to the rest.
   const keys: string[] = [];
@@ -161,13 +163,18 @@ export async function rebuildIndex(options: {
     }
     if (state!.current === entry.sha256) report.unchanged++;
     else {
+      // The checks sit inside the statement, so a restore committing meanwhile
+      // (conversation live, that generation's object queued for deletion) wins.
       const written = await sql`
         insert into public.archived_conversations
           (conversation_id, generation, user_id, title, created_at, deleted_at, archived_at, message_count, bytes, sha256, s3_key, format_version, status)
         -- ::text first: postgres.js would send the timestamps through a JS Date and drop their microseconds.
-        values (${entry.conversationId}, ${entry.generation}, ${entry.userId}, ${entry.title}, ${entry.createdAt}::text::timestamptz,
-                ${entry.deletedAt}::text::timestamptz, ${entry.archivedAt}::text::timestamptz,
-                ${entry.messageCount}, ${entry.bytes}, ${entry.sha256}, ${entry.key}, ${entry.formatVersion}, 'stored')
+        select ${entry.conversationId}, ${entry.generation}, ${entry.userId}, ${entry.title}, ${entry.createdAt}::text::timestamptz,
+               ${entry.deletedAt}::text::timestamptz, ${entry.archivedAt}::text::timestamptz,
+               ${entry.messageCount}, ${entry.bytes}, ${entry.sha256}, ${entry.key}, ${entry.formatVersion}, 'stored'
+         where not exists (select 1 from public.conversations c where c.id = ${entry.conversationId})
+           and not exists (select 1 from private.jobs j where j.kind = 'delete_archive_object'
+                              and j.subject_id = ${entry.generation} and j.status in ('pending', 'running', 'done'))
         on conflict (conversation_id) do update set
           generation = excluded.generation, user_id = excluded.user_id, title = excluded.title, created_at = excluded.created_at, deleted_at = excluded.deleted_at,
           archived_at = excluded.archived_at, message_count = excluded.message_count, bytes = excluded.bytes,
@@ -175,9 +182,9 @@ export async function rebuildIndex(options: {
           status = 'stored', last_error = null
         where archived_conversations.status = 'stored'
         returning 1`;
-      // Not written: the index row is pending or being deleted for good.
+      // Not written: restored or live meanwhile, that generation was given up, or the index row is pending or being deleted.
       if (written.length === 0) {
-        report.skipped_live++;
+        report.skipped_in_use++;
         continue;
       }
       report.indexed++;

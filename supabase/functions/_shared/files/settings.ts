@@ -22,7 +22,8 @@ export function readFileSettings(env: EnvGetter): FileSettings {
     allowedTypes: (types.length ? types : Object.keys(DOCUMENT_TYPES)).filter((t) => t in DOCUMENT_TYPES),
     maxBytes: int(env, 'FILES_MAX_BYTES', 50 * 1024 * 1024, 1, 5 * 1024 * 1024 * 1024),
     directMaxBytes: int(env, 'FILES_DIRECT_MAX_BYTES', 5 * 1024 * 1024, 1, 50 * 1024 * 1024),
-    urlTtlSeconds: int(env, 'FILES_URL_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
+    // At most 12 hours: abandoned uploads are swept after a day, so no PUT can land after its folder is gone.
+    urlTtlSeconds: int(env, 'FILES_URL_TTL_SECONDS', 3600, 60, 12 * 3600),
     analysisMaxBytes: int(env, 'ANALYSIS_MAX_BYTES', 5 * 1024 * 1024, 2, 100 * 1024 * 1024),
   };
 }

@@ -161,11 +161,10 @@ async function deleteArchiveObject(deps: WorkerDeps, job: ClaimedJob): Promise<v
   const { sql, s3, s3Config } = deps;
   if (!s3 || !s3Config.configured) throw new Error('S3 is not configured');
   const key = job.payload?.s3_key;
-  if (typeof key === 'string' && parseArchiveKey(s3Config.prefix, key)?.generation === job.subject_id) {
-    await deleteEverything(s3, s3Config.bucket, { key });
-  } else if (key != null) {
-    throw new Error('delete_archive_object job names a key outside this generation');
+  if (typeof key !== 'string' || parseArchiveKey(s3Config.prefix, key)?.generation !== job.subject_id) {
+    throw new Error('delete_archive_object job does not name a key of its generation');
   }
+  await deleteEverything(s3, s3Config.bucket, { key });
   await sql`select private.complete_archive_object_delete(${job.job_id}, ${deps.workerId})`;
 }
 
