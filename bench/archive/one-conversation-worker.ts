@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { readS3Config, type EnvGetter } from '../../supabase/functions/_shared/config.ts';
 import { createSql } from '../../supabase/functions/_shared/db/client.ts';
 import { createS3Client } from '../../supabase/functions/_shared/s3/client.ts';
-import { readArchiveSettings } from '../../supabase/functions/_shared/jobs/settings.ts';
+import { createJobHandlers } from '../../supabase/functions/_shared/jobs/handlers.ts';
+import { readWorkerSettings } from '../../supabase/functions/_shared/jobs/settings.ts';
 import { drainJobs, type WorkerDeps } from '../../supabase/functions/_shared/jobs/worker.ts';
 
 const conversationId = process.argv[2];
@@ -15,17 +16,18 @@ if (!conversationId) throw new Error('usage: one-conversation-worker.ts <convers
 
 const env: EnvGetter = (name) => process.env[name];
 const s3Config = readS3Config(env);
-const settings = readArchiveSettings(env);
+const settings = readWorkerSettings(env);
 if (!s3Config.configured) throw new Error(s3Config.problem);
 const dbUrl = env('SUPABASE_DB_URL');
 if (!dbUrl) throw new Error('SUPABASE_DB_URL is not set');
 
 const workerId = `bench-one-${process.pid}`;
 const deps: WorkerDeps = {
-  sql: createSql(dbUrl, { max: settings.concurrency + 2, applicationName: 'strata-bench-one-conversation' }),
+  sql: createSql(dbUrl, { max: settings.dbPoolSize, applicationName: 'strata-bench-one-conversation' }),
   s3: createS3Client(s3Config),
   s3Config,
   settings,
+  handlers: createJobHandlers(env),
   workerId,
   log: (message) => process.stderr.write(`[${workerId}] ${message}\n`),
 };
@@ -41,7 +43,8 @@ const rssBeforeKb = vmKb('VmRSS');
 await deps.sql`update private.jobs set run_after = now()
                 where kind = 'archive_conversation' and subject_id = ${conversationId} and status = 'pending'`;
 const started = performance.now();
-const summary = await drainJobs(deps);
+// The whole conversation in this one process, with no CPU limit: this measures its memory.
+const summary = await drainJobs(deps, { cpuMs: Number.MAX_SAFE_INTEGER, wallMs: 3_600_000, memoryBytes: Number.MAX_SAFE_INTEGER });
 const elapsedMs = performance.now() - started;
 const hwmKb = vmKb('VmHWM');
 const memory = process.memoryUsage();

@@ -4,10 +4,10 @@
 // one markdown table (also written to bench/archive/RESULTS.md), and stops the
 // stack. Run: node --import tsx bench/archive/run.ts
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,14 +15,13 @@ import { fileURLToPath } from 'node:url';
 import { createGunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import postgres from 'postgres';
-import { denoCacheDir, PROJECT_ROOT } from '../../src/cli/project.ts';
-import { startRelay } from '../../src/dev/relay.ts';
-import { startScheduler } from '../../src/dev/scheduler.ts';
-import { startStack, type Stack } from '../../src/dev/stack.ts';
-import { readArchiveSettings } from '../../supabase/functions/_shared/jobs/settings.ts';
+import { PROJECT_ROOT } from '../../src/cli/project.ts';
+import type { Stack } from '../../src/dev/stack.ts';
+import { readArchiveSettings } from '../../supabase/functions/_shared/archive/settings.ts';
 import { createBaseline, readIndex, s3rverRepairs } from './baseline.ts';
 import { buildDocuments, createBulkConversations, createRealisticConversations, createUsers, loadCorpus, type CreatedConversation } from './data.ts';
-import { fmtInt, formatNumber, intEnv, percentile, progress, runStarted, sleep, stopOnSignals } from '../common.ts';
+import { fmtInt, formatNumber, intEnv, percentile, progress, runStarted, sleep } from '../common.ts';
+import { startBenchStack } from '../stack.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 
@@ -100,28 +99,7 @@ const md5Base64 = (data: Uint8Array) => createHash('md5').update(data).digest('b
 
 // ---------------------------------------------------------------- the stack
 
-const stateDir = await mkdtemp(path.join(tmpdir(), 'strata-bench-archive-'));
-const stackLogs: string[] = [];
-let stack: Stack | null = null;
-let sql: postgres.Sql | null = null;
-let s3: S3Client | null = null;
-/** Parts this script restarted itself (stopped before the stack). */
-const extraStops: Array<() => Promise<void>> = [];
-
-async function shutdown() {
-  await sql?.end({ timeout: 5 }).catch(() => undefined);
-  s3?.destroy();
-  for (const stop of extraStops.splice(0).reverse()) await stop().catch(() => undefined);
-  if (stack) {
-    const running = stack;
-    stack = null;
-    progress('stopping the stack');
-    await running.stop();
-  }
-  await rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
-}
-
-stopOnSignals(shutdown);
+const bench = await startBenchStack({ name: 'archive' });
 
 interface Row {
   metric: string;
@@ -134,23 +112,10 @@ const rows: Row[] = [];
 const notes: string[] = [];
 
 try {
-  progress(`starting an isolated stack in ${stateDir}`);
-  stack = await startStack({
-    projectRoot: PROJECT_ROOT,
-    stateDir,
-    jwtSecret: randomBytes(32).toString('hex'),
-    denoDir: denoCacheDir(),
-    log: (part, line) => {
-      stackLogs.push(`[${part}] ${line}`);
-      if (stackLogs.length > 400) stackLogs.shift();
-      if (process.env.BENCH_LOGS) process.stderr.write(`[${part}] ${line}\n`);
-    },
-  });
-  const info = stack.info;
+  const info = bench.info;
   progress(`stack up: db ${info.dbUrl.replace(/\/\/[^@]*@/, '//')}, s3 ${info.s3Endpoint}, functions ${info.functionsUrl}`);
 
-  const db = postgres(info.dbUrl, { max: 16, onnotice: () => {}, connection: { application_name: 'strata-bench' } });
-  sql = db;
+  const db = bench.postgres({ max: 16, connection: { application_name: 'strata-bench' } });
   const bucket = info.s3Bucket;
   const s3Client = new S3Client({
     endpoint: info.s3Endpoint,
@@ -160,7 +125,7 @@ try {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
-  s3 = s3Client;
+  bench.onShutdown(() => s3Client.destroy());
 
   const waitIdle = (label: string) =>
     waitFor(`no pending or running jobs (${label})`, async () => {
@@ -447,16 +412,11 @@ try {
   await waitArchived('latency run (a) archives', [latencyUsers[0]!], SIZES.latencyDeletes, performance.now());
 
   progress(`3. latency (b): the same with the pg_net relay and the scheduler paused (worker idle)`);
-  await stack.parts.relay.stop();
-  await stack.parts.scheduler.stop();
+  await bench.pauseBackground();
   const idleLatency = await ownerDeletes(latencyUsers[1]!);
   const held = (await db<{ n: number }[]>`select count(*)::int as n from net.http_request_queue`)[0]!.n;
   progress(`3. latency (b): ${held} wake-ups held in the pg_net queue; restarting the relay and the scheduler`);
-  const relayLog = (line: string) => stackLogs.push(`[relay] ${line}`);
-  const relay = await startRelay({ dbUrl: info.dbUrl, log: relayLog });
-  extraStops.push(relay.stop);
-  const scheduler = await startScheduler({ dbUrl: info.dbUrl, log: (line) => stackLogs.push(`[scheduler] ${line}`) });
-  extraStops.push(scheduler.stop);
+  await bench.resumeBackground();
   await waitArchived('latency run (b) archives', [latencyUsers[1]!], SIZES.latencyDeletes, performance.now());
   const latencyCheck = await verifyStrata(latencyConversations.map((c) => c.id), 10);
 
@@ -506,7 +466,7 @@ try {
   const bulkRequests = Number(seqAfter) - Number(seqBefore);
   const bulkResponses = responsesAfter - responsesBefore;
   const bulkCalls = Math.max(bulkRequests, bulkResponses);
-  const bulkTarget = 1 + Math.ceil(bulkTotal / ARCHIVE.batchSize);
+  const bulkTarget = 1 + Math.ceil(bulkTotal / 50);
   progress(`4. bulk: archived in ${fmt(bulkMs / 1000, 1)} s (${fmt(bulkTotal / (bulkMs / 1000))} conversations/s); ${bulkRequests} pg_net requests, ${bulkResponses} responses`);
   const bulkTiming = (await db<{ first: number; gap: number; drains: number }[]>`
     select extract(epoch from min(finished_at) - ${bulkDeletedAt}::timestamptz)::float as first,
@@ -617,7 +577,7 @@ try {
       metric: `4. HTTP calls per bulk delete of ${fmtInt(bulkTotal)} conversations`,
       strata: `${bulkCalls} (${bulkRequests} pg_net requests, ${bulkResponses} responses; 0 direct; archived in ${fmt(bulkMs / 1000, 1)} s)`,
       reference: `per-row wake-up: ${fmtInt(bulkTotal)}; baseline: 3 S3 calls per delete = ${fmtInt(3 * bulkTotal)}`,
-      target: `≤ 1 + ${fmtInt(bulkTotal)} / ${ARCHIVE.batchSize} = ${bulkTarget}`,
+      target: `≤ 1 + ${fmtInt(bulkTotal)} / 50 = ${bulkTarget}`,
       met: yes(bulkCalls <= bulkTarget),
     },
     {
@@ -639,7 +599,7 @@ try {
       strata: `${fmt(peak)} MB VmHWM (Node + tsx, drainJobs)`,
       reference: `its JSON is ${fmt(bigJsonBytes / 1024 / 1024)} MB (what a buffer-it-all archiver holds at least once)`,
       target: '< 256 MB',
-      met: yes(peak < 256 && child.summary?.archived === 1),
+      met: yes(peak < 256 && child.summary?.by_kind?.archive_conversation?.done === 1),
     },
     {
       metric: '6. Its archive: elapsed, sha256',
@@ -657,7 +617,7 @@ try {
     `s3rver rewrites an object's file in place, so a GET overlapping a PUT of the same metadata.json can read half a file and overlapping PUTs can tear it (real S3 returns whole objects); ` +
       `the baseline read ${s3rverRepairs.tornReads} torn index file(s) as their leading complete document (S3's last-writer-wins) and re-read ${s3rverRepairs.rereads} half-written one(s).`,
   );
-  if (child.summary?.archived !== 1) notes.push(`The measured process did not archive the big conversation itself: ${JSON.stringify(child.summary)}`);
+  if (child.summary?.by_kind?.archive_conversation?.done !== 1) notes.push(`The measured process did not archive the big conversation itself: ${JSON.stringify(child.summary)}`);
   notes.push(
     `Run 4 (bulk): the first archive completed ${fmt(bulkTiming.first, 2)} s after the DELETE started; the longest pause between two completions was ${fmt(bulkTiming.gap, 1)} s; ` +
       `${bulkTiming.drains} worker invocation(s) did the work (a wake-up that finds the instance's background drains busy is answered "already draining"; a drain stops after ARCHIVE_BUDGET_SECONDS and a later sweep starts another).`,
@@ -667,15 +627,13 @@ try {
       manualSummaries.map((s) => `claimed ${(s as { claimed?: number }).claimed ?? '?'}`).join(', ') + '.',
   );
 } catch (error) {
-  process.stderr.write(`\nbenchmark failed: ${(error as Error).stack ?? String(error)}\n`);
-  process.stderr.write(`last stack log lines:\n${stackLogs.slice(-40).join('\n')}\n`);
-  process.exitCode = 1;
+  bench.fail('benchmark failed', error);
 } finally {
-  await shutdown();
+  await bench.shutdown();
 }
 
 async function runChild(conversationId: string, info: Stack['info']) {
-  return new Promise<{ summary?: { archived?: number }; elapsedMs: number; vmHwmMb: number | null }>((resolve, reject) => {
+  return new Promise<{ summary?: { by_kind?: Record<string, { done: number }> }; elapsedMs: number; vmHwmMb: number | null }>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'one-conversation-worker.ts'), conversationId], {
       cwd: PROJECT_ROOT,
       env: {
@@ -715,7 +673,7 @@ async function runChild(conversationId: string, info: Stack['info']) {
       clearTimeout(timer);
       const line = stdout.trim().split('\n').pop() ?? '';
       try {
-        const parsed = JSON.parse(line) as { summary?: { archived?: number }; elapsedMs: number; vmHwmMb: number | null };
+        const parsed = JSON.parse(line) as { summary?: { by_kind?: Record<string, { done: number }> }; elapsedMs: number; vmHwmMb: number | null };
         if (parsed.vmHwmMb === null && outsideHwmKb > 0) parsed.vmHwmMb = outsideHwmKb / 1024;
         progress(`6. child: ${line}`);
         resolve(parsed);
@@ -736,7 +694,7 @@ if (rows.length > 0) {
     `${SIZES.baselineConversations} baseline deletes over ${SIZES.baselineUsers} users, ${SIZES.baselineConcurrency} at once (run 2), ` +
     `${SIZES.latencyDeletes} sequential deletes (run 3), bulk delete of ${SIZES.bulkConversations} conversations × ${SIZES.bulkMessages} messages (run 4), ` +
     `one conversation of ${SIZES.bigMessages} messages (run 6); ${SIZES.workers} extra worker invocation(s) + the pg_net wake-up in run 1; ` +
-    `raw reference ${SIZES.rawConcurrency} PutObjects at once; ARCHIVE_BATCH_SIZE ${ARCHIVE.batchSize}, ARCHIVE_CONCURRENCY ${ARCHIVE.concurrency}; ${TEXT_SOURCE}.`;
+    `raw reference ${SIZES.rawConcurrency} PutObjects at once; ARCHIVE_CONCURRENCY ${ARCHIVE.concurrency}; ${TEXT_SOURCE}.`;
   const machine = `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${fmt(totalmem() / 1024 ** 3, 0)} GB, Node ${process.version}; everything (Postgres, s3rver, Deno, this script) on 127.0.0.1; 1-minute load average during the run: mean ${fmt(loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length))}, max ${fmt(Math.max(0, ...loads))}. Total run ${fmt(totalSeconds, 0)} s.`;
   const text = `${table}\n\n${sizes}\n\n${machine}\n${notes.length ? '\n' + notes.map((n) => `- ${n}`).join('\n') + '\n' : ''}`;
   process.stdout.write(`\n${text}`);

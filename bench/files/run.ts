@@ -10,17 +10,14 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import postgres from 'postgres';
 import { signJwt } from '../../src/auth/jwt.ts';
-import { denoCacheDir, PROJECT_ROOT } from '../../src/cli/project.ts';
-import { startRelay } from '../../src/dev/relay.ts';
-import { startScheduler } from '../../src/dev/scheduler.ts';
-import { startStack, type Stack } from '../../src/dev/stack.ts';
-import { formatNumber, intEnv, percentile, progress, runStarted, sleep, stopOnSignals } from '../common.ts';
+import { PROJECT_ROOT } from '../../src/cli/project.ts';
+import { formatNumber, intEnv, percentile, progress, runStarted, sleep } from '../common.ts';
+import { startBenchStack } from '../stack.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 
@@ -209,25 +206,10 @@ diagnostics.subscribe('http.server.request.start', (message) => {
 
 // ---------------------------------------------------------------- the stack
 
-const stateDir = await mkdtemp(path.join(tmpdir(), 'strata-bench-files-'));
-const stackLogs: string[] = [];
-let stack: Stack | null = null;
-let sql: postgres.Sql | null = null;
-const extraStops: Array<() => Promise<void>> = [];
-
-async function shutdown() {
-  await sql?.end({ timeout: 5 }).catch(() => undefined);
-  for (const stop of extraStops.splice(0).reverse()) await stop().catch(() => undefined);
-  if (stack) {
-    const running = stack;
-    stack = null;
-    progress('stopping the stack');
-    await running.stop();
-  }
-  await rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
-}
-
-stopOnSignals(shutdown);
+// Files above the direct-upload default get a limit that lets them through the function.
+const functionEnv: Record<string, string> = {};
+if (SIZES.fileBytes > DEFAULT_DIRECT_MAX - 64 * 1024) functionEnv.FILES_DIRECT_MAX_BYTES = String(SIZES.fileBytes + 64 * 1024);
+const bench = await startBenchStack({ name: 'files', functionEnv });
 
 type Mode = 'presigned' | 'presigned-sha256' | 'direct';
 
@@ -320,35 +302,18 @@ const rows: Row[] = [];
 const notes: string[] = [];
 
 try {
-  progress(`starting an isolated stack in ${stateDir}`);
-  const functionEnv: Record<string, string> = {};
-  if (SIZES.fileBytes > DEFAULT_DIRECT_MAX - 64 * 1024) functionEnv.FILES_DIRECT_MAX_BYTES = String(SIZES.fileBytes + 64 * 1024);
-  const jwtSecret = randomBytes(32).toString('hex');
-  stack = await startStack({
-    projectRoot: PROJECT_ROOT,
-    stateDir,
-    jwtSecret,
-    denoDir: denoCacheDir(),
-    functionEnv,
-    log: (part, line) => {
-      stackLogs.push(`[${part}] ${line}`);
-      if (stackLogs.length > 400) stackLogs.shift();
-      if (process.env.BENCH_LOGS) process.stderr.write(`[${part}] ${line}\n`);
-    },
-  });
-  const running = stack;
-  const info = running.info;
+  const running = bench.stack;
+  const info = bench.info;
   ports.gateway = Number(new URL(info.apiUrl).port);
   ports.s3 = running.parts.s3.port;
   progress(`stack up: functions ${info.functionsUrl}, s3 ${info.s3Endpoint}, deno pid ${running.parts.functions.pid}`);
 
-  const db = postgres(info.dbUrl, { max: 4, onnotice: () => {}, connection: { application_name: 'strata-bench-files' } });
-  sql = db;
+  const db = bench.postgres({ max: 4, connection: { application_name: 'strata-bench-files' } });
   const [user] = await db<{ id: string; email: string }[]>`
     insert into auth.users (email) values (${`bench-files-${randomBytes(6).toString('hex')}@bench.test`}) returning id, email`;
   const token = signJwt(
     { sub: user!.id, email: user!.email, role: 'authenticated', aud: 'authenticated', exp: Math.floor(Date.now() / 1000) + 4 * 3600 },
-    jwtSecret,
+    info.jwtSecret,
   );
   const auth = { authorization: `Bearer ${token}` };
   const timeout = () => AbortSignal.timeout(SIZES.stepTimeoutSeconds * 1000);
@@ -358,8 +323,7 @@ try {
   // while uploading, so the timed phases measure uploads only; the queued
   // wake-ups are sent when they restart, after the phases.
   progress('pausing the pg_net relay and the scheduler (processing jobs wait until after the timed phases)');
-  await running.parts.relay.stop();
-  await running.parts.scheduler.stop();
+  await bench.pauseBackground();
 
   const uploadPresigned = async (body: Uint8Array<ArrayBuffer>, name: string, withSha: boolean): Promise<Upload> => {
     const t0 = performance.now();
@@ -502,10 +466,7 @@ try {
     const cpu0 = readCpuMs(pid);
     progress(`processing: restarting the relay and the scheduler; waiting up to ${SIZES.processingWaitSeconds} s for ${total} files to be processed`);
     const t0 = performance.now();
-    const relay = await startRelay({ dbUrl: info.dbUrl, log: (line) => stackLogs.push(`[relay] ${line}`) });
-    extraStops.push(relay.stop);
-    const scheduler = await startScheduler({ dbUrl: info.dbUrl, log: (line) => stackLogs.push(`[scheduler] ${line}`) });
-    extraStops.push(scheduler.stop);
+    await bench.resumeBackground();
     let done = 0;
     let failed = 0;
     const finished = await waitFor(
@@ -672,11 +633,9 @@ try {
   );
   notes.push(`Rows at the end: ${statusCounts.map((r) => `${r.n} ${r.status}`).join(', ')} (before processing).`);
 } catch (error) {
-  process.stderr.write(`\nbenchmark failed: ${(error as Error).stack ?? String(error)}\n`);
-  process.stderr.write(`last stack log lines:\n${stackLogs.slice(-40).join('\n')}\n`);
-  process.exitCode = 1;
+  bench.fail('benchmark failed', error);
 } finally {
-  await shutdown();
+  await bench.shutdown();
 }
 
 // ---------------------------------------------------------------- output

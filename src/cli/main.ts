@@ -2,6 +2,7 @@
 import { archiveCommand } from './commands/archive.ts';
 import { expireCommand } from './commands/expire.ts';
 import { genCommand } from './commands/gen.ts';
+import { jobsCommand } from './commands/jobs.ts';
 import { bucketCommand, migrateLocalCommand, storageCommand, verifyCommand } from './commands/storage.ts';
 import { statusCommand } from './commands/status.ts';
 import { userCommand } from './commands/user.ts';
@@ -20,6 +21,11 @@ Archive (the local stack, or the deployment named by SUPABASE_DB_URL and the S3 
   archive work [--budget S] [--json]  Run an archive worker here until no job is due
   archive retry [--conversation ID]   Queue dead-lettered jobs again
   archive rebuild-index [--metadata-json]  Rebuild the index from the S3 objects' metadata
+  archive restore ID --user USER      Restore an archive of any size as its owner (user id or e-mail)
+
+Jobs (the local stack, or the deployment named by SUPABASE_DB_URL):
+  jobs status [--json]                Per kind: due, backing off, running, expired leases, dead,
+                                      done in the last hour, oldest due job, last errors
 
 Conversations:
   expire [--json]                     Run the expiry sweep now (archive or delete, per private.settings)
@@ -44,7 +50,8 @@ const COMMANDS: Record<string, { run: Command; valueFlags?: string[] }> = {
   status: { run: statusCommand },
   user: { run: userCommand, valueFlags: ['expires-in'] },
   gen: { run: genCommand },
-  archive: { run: archiveCommand, valueFlags: ['budget', 'conversation'] },
+  archive: { run: archiveCommand, valueFlags: ['budget', 'conversation', 'user'] },
+  jobs: { run: jobsCommand },
   expire: { run: expireCommand },
   storage: { run: storageCommand },
   bucket: { run: bucketCommand },

@@ -76,3 +76,23 @@ export function stackFields(info: {
     ['service_role key', info.serviceRoleKey],
   ];
 }
+
+/** A duration for people: "45s", "3m 12s", "2h 5m", "3d 4h". */
+export function formatAge(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+}
+
+/** Columns aligned under their headers; numbers to the right, text to the left. */
+export function printTable(headers: string[], rows: Array<Array<string | number>>): void {
+  const cells = rows.map((row) => row.map(String));
+  const widths = headers.map((header, i) => Math.max(header.length, ...cells.map((row) => row[i]!.length)));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((row) => typeof row[i] === 'number'));
+  const line = (row: string[]) =>
+    row.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd() + '\n';
+  process.stdout.write(line(headers));
+  for (const row of cells) process.stdout.write(line(row));
+}

@@ -25,6 +25,9 @@ create table private.settings (
   max_pending_upload_bytes bigint not null default 1073741824,
   -- Finished jobs and expiry runs are kept this long (dead jobs until retried).
   job_retention_hours integer not null default 168,
+  -- The sweep sends one wake-up per this many due jobs, at most wake_fanout_max at once.
+  wake_jobs_per_worker integer not null default 200,
+  wake_fanout_max integer not null default 4,
   constraint settings_single_row check (id),
   constraint settings_default_ttl_check check (default_ttl_hours is null or default_ttl_hours between 1 and max_ttl_hours),
   constraint settings_max_ttl_check check (max_ttl_hours between 1 and 876000),
@@ -33,7 +36,8 @@ create table private.settings (
   constraint settings_limits_check check (
     conversation_max_title_chars > 0 and message_max_content_bytes > 0 and message_max_metadata_bytes > 1
     and json_max_depth between 1 and 64 and file_max_bytes > 0 and max_pending_uploads >= 0
-    and max_pending_upload_bytes >= 0 and job_retention_hours >= 0)
+    and max_pending_upload_bytes >= 0 and job_retention_hours >= 0
+    and wake_jobs_per_worker > 0 and wake_fanout_max between 1 and 16)
 );
 comment on table private.settings is
   'Deployment settings (one row): TTL policy and the limits the database enforces for every client. Change with SQL.';

@@ -12,10 +12,13 @@ create table public.analyses (
   s3_key text not null,
   size bigint not null,
   sha256 text not null,
-  status text not null default 'pending',
+  -- The API writes the document to S3 before the row exists, so a row is born stored.
+  status text not null default 'stored',
   error text,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
+  -- Set when the owner deleted it: the object goes first (a job), then the row.
+  deleted_at timestamptz,
   constraint analyses_kind_check check (kind ~ '^[a-z][a-z0-9_]{0,63}$'),
   constraint analyses_status_check check (status in ('pending', 'stored', 'failed')),
   constraint analyses_size_check check (size >= 0),
@@ -69,10 +72,21 @@ create trigger analyses_check_conversation
   before insert on public.analyses
   for each row execute function private.analyses_check_conversation();
 
-create policy "Analyses are readable by their owner"
+create policy "Analyses are readable by their owner until deleted"
   on public.analyses for select to authenticated
-  using (user_id = (select auth.uid()));
+  using (user_id = (select auth.uid()) and deleted_at is null);
 
 create policy "Analyses are deleted by their owner"
   on public.analyses for delete to authenticated
   using (user_id = (select auth.uid()));
+
+-- Deleted S3-first like files (private.s3_backed_before_delete, in the files migration).
+insert into private.job_kinds (kind, description) values
+  ('delete_analysis', 'Delete an analysis document''s object, then its row.')
+on conflict (kind) do nothing;
+
+create trigger analyses_before_delete
+  before delete on public.analyses
+  for each row execute function private.s3_backed_before_delete();
+create trigger analyses_after_delete_statement after delete on public.analyses
+  for each statement execute function private.wake_after_statement();

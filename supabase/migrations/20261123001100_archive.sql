@@ -49,6 +49,11 @@ create table public.archived_conversations (
 comment on table public.archived_conversations is
   'Index of archived conversations (the objects are in S3), including pending archives.';
 
+insert into private.job_kinds (kind, description) values
+  ('archive_conversation', 'Write a deleted conversation''s archive to S3, then remove its rows.'),
+  ('delete_archive_object', 'Delete exactly one archive generation''s object (restored, deleted for good, or unowned).')
+on conflict (kind) do nothing;
+
 -- A user's archives newest first; also serves the policies' user_id filter.
 create index archived_conversations_user_id_deleted_at_idx
   on public.archived_conversations (user_id, deleted_at desc, conversation_id);
@@ -88,7 +93,9 @@ begin
   insert into public.archived_conversations (conversation_id, user_id, title, created_at, deleted_at)
   values (old.id, old.user_id, old.title, old.created_at, coalesce(old.deleted_at, now()))
   on conflict (conversation_id) do nothing;
-  perform private.enqueue_job('archive_conversation', old.id, old.user_id);
+  -- The job names the generation: every attempt writes that one key.
+  perform private.enqueue_job('archive_conversation', old.id, old.user_id,
+    jsonb_build_object('generation', (select a.generation from public.archived_conversations a where a.conversation_id = old.id)));
   return null;
 end
 $$;
@@ -174,68 +181,37 @@ create trigger conversations_before_insert
   before insert on public.conversations
   for each row execute function private.conversations_before_insert();
 
--- AFTER ... FOR EACH STATEMENT: one wake-up however many rows the statement
--- queued jobs for (a bulk delete of 10,000 rows sends one HTTP call). The row
--- triggers that queue jobs set strata.archive_jobs_queued; used by every
--- table whose deletes or updates queue work.
-create or replace function private.wake_after_statement()
-returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  if coalesce(current_setting('strata.archive_jobs_queued', true), '') = 'on' then
-    perform set_config('strata.archive_jobs_queued', '', true);
-    perform private.wake_workers('archive-worker');
-  end if;
-  return null;
-end
-$$;
-comment on function private.wake_after_statement() is
-  'Statement trigger: one pg_net wake-up when the statement queued jobs. Security definer: calls wake_workers.';
-
+-- One wake-up per statement that queued archive jobs (private.wake_after_statement).
 create trigger conversations_after_delete_statement
   after delete on public.conversations
   for each statement execute function private.wake_after_statement();
 
--- Claims up to batch_size due archive jobs (and jobs whose lease expired) for
--- one worker. SKIP LOCKED lets any number of workers claim at once.
--- Called by the archive-worker with the service connection.
-create or replace function private.claim_archive_jobs(worker text, batch_size integer, lease_seconds integer)
-returns table (job_id bigint, conversation_id uuid, user_id uuid, attempts integer, max_attempts integer, generation uuid)
+-- Job hook: the index row follows its archive job. Claimed: 'archiving';
+-- back to the queue (retry, reclaimed lease, released, retried by hand):
+-- 'pending' with the last error; dead-lettered: 'failed'. A stored or
+-- deleting row is never touched.
+create or replace function private.archive_job_status()
+returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
-  return query
-  with claimable as (
-    select j.id from private.jobs j
-     where j.kind = 'archive_conversation'
-       and ((j.status = 'pending' and j.run_after <= now())
-         or (j.status = 'running' and j.lease_until < now()))
-     order by j.run_after, j.id
-     limit batch_size
-     for update skip locked
-  ), claimed as (
-    update private.jobs j
-       set status = 'running', attempts = j.attempts + 1, locked_by = worker,
-           lease_until = now() + make_interval(secs => lease_seconds)
-      from claimable c where j.id = c.id
-    returning j.id, j.subject_id, j.user_id, j.attempts, j.max_attempts
-  ), marked as (
-    update public.archived_conversations a
-       set status = 'archiving', attempts = c.attempts
-      from claimed c where a.conversation_id = c.subject_id and a.status in ('pending', 'archiving', 'failed')
-  )
-  -- The generation names the object; every attempt at this archive writes the same key.
-  select c.id, c.subject_id, c.user_id, c.attempts, c.max_attempts,
-         (select a.generation from public.archived_conversations a where a.conversation_id = c.subject_id)
-    from claimed c;
+  update public.archived_conversations a
+     set status = case new.status when 'running' then 'archiving' when 'dead' then 'failed' else 'pending' end,
+         attempts = new.attempts,
+         last_error = new.last_error
+   where a.conversation_id = new.subject_id and a.status in ('pending', 'archiving', 'failed');
+  return null;
 end
 $$;
-comment on function private.claim_archive_jobs(text, integer, integer) is
-  'Claims due archive jobs with a lease (FOR UPDATE SKIP LOCKED). Worker only.';
+comment on function private.archive_job_status() is
+  'AFTER UPDATE trigger on private.jobs (archive_conversation): keeps the index row''s state in step with its job.';
+
+create trigger archive_job_status
+  after update of status on private.jobs
+  for each row when (new.kind = 'archive_conversation' and new.status in ('pending', 'running', 'dead')
+                     and old.status is distinct from new.status)
+  execute function private.archive_job_status();
 
 -- Records a stored archive and removes the conversation, in one transaction:
 -- index row stored, job done, conversation deleted (the gate now lets it
@@ -338,117 +314,3 @@ end
 $$;
 comment on function private.complete_archive_object_delete(bigint, text) is
   'Finishes a delete_archive_object job; removes the index row of a permanently deleted archive. Worker only.';
-
--- A job whose subject is gone (erased user, purged conversation) is done.
-create or replace function private.finish_job(job_id bigint, worker text)
-returns boolean
-language sql
-set search_path = ''
-as $$
-  with done as (
-    update private.jobs set status = 'done', finished_at = now(), lease_until = null
-     where id = job_id and status = 'running' and locked_by = worker
-    returning id
-  ) select exists (select 1 from done)
-$$;
-
--- Records a failed attempt: back-off (exponential, capped, with jitter), or
--- dead-letter after max_attempts with the error kept. Other jobs are unaffected.
-create or replace function private.fail_job(job_id bigint, worker text, error text, backoff_base_seconds numeric default 5)
-returns text
-language plpgsql
-set search_path = ''
-as $$
-declare
-  job private.jobs;
-  next_status text;
-begin
-  select * into job from private.jobs where id = job_id and status = 'running' and locked_by = worker for update;
-  if not found then
-    return 'lost';
-  end if;
-  next_status := case when job.attempts >= job.max_attempts then 'dead' else 'pending' end;
-  update private.jobs
-     set status = next_status,
-         last_error = left(error, 1000),
-         lease_until = null,
-         locked_by = null,
-         run_after = now() + make_interval(secs => least(3600, backoff_base_seconds * power(2, job.attempts - 1))
-                                                   * (0.8 + random() * 0.4))
-   where id = job_id;
-  if job.kind = 'archive_conversation' then
-    update public.archived_conversations
-       set status = case when next_status = 'dead' then 'failed' else 'pending' end,
-           last_error = left(error, 1000), attempts = job.attempts
-     where conversation_id = job.subject_id and status <> 'stored';
-  end if;
-  return next_status;
-end
-$$;
-comment on function private.fail_job(bigint, text, text, numeric) is
-  'Records a failed attempt: back-off or dead-letter. Returns the new status, or lost when the lease was lost.';
-
--- Puts dead jobs back in the queue (all, or one kind/subject). Operator tool.
-create or replace function private.retry_dead_jobs(only_kind text default null, only_subject uuid default null)
-returns integer
-language plpgsql
-set search_path = ''
-as $$
-declare
-  retried integer;
-begin
-  with revived as (
-    update private.jobs
-       set status = 'pending', attempts = 0, run_after = now(), last_error = null
-     where status = 'dead'
-       and (only_kind is null or kind = only_kind)
-       and (only_subject is null or subject_id = only_subject)
-    returning kind, subject_id
-  ), marked as (
-    update public.archived_conversations a set status = 'pending', last_error = null, attempts = 0
-      from revived r where r.kind = 'archive_conversation' and a.conversation_id = r.subject_id
-  )
-  select count(*) into retried from revived;
-  if retried > 0 then
-    perform private.wake_workers('archive-worker');
-  end if;
-  return retried;
-end
-$$;
-
--- The scheduled sweep: reclaims expired leases and, while due jobs remain,
--- wakes the workers again (pg_net requests can be lost). Reports what it did.
-create or replace function private.archive_sweep()
-returns jsonb
-language plpgsql
-set search_path = ''
-as $$
-declare
-  reclaimed integer;
-  due integer;
-  woke bigint;
-begin
-  with expired as (
-    update private.jobs set status = 'pending', locked_by = null, lease_until = null
-     where status = 'running' and lease_until < now()
-    returning subject_id, kind
-  ), marked as (
-    update public.archived_conversations a set status = 'pending'
-      from expired e where e.kind = 'archive_conversation' and a.conversation_id = e.subject_id and a.status = 'archiving'
-  )
-  select count(*) into reclaimed from expired;
-  select count(*) into due from private.jobs where status = 'pending' and run_after <= now();
-  if due > 0 then
-    woke := private.wake_workers('archive-worker');
-  end if;
-  return jsonb_build_object('reclaimed', reclaimed, 'due', due, 'woke', woke is not null);
-end
-$$;
-comment on function private.archive_sweep() is
-  'Scheduled: reclaims expired leases and re-wakes workers while jobs are due.';
-
-insert into private.scheduled_jobs (name, schedule, command, description)
-values ('strata-archive-sweep', '5 seconds', 'select private.archive_sweep()',
-        'Re-wake archive workers for due jobs and reclaim expired leases.')
-on conflict (name) do update set schedule = excluded.schedule, command = excluded.command;
-select private.sync_scheduled_jobs();

@@ -119,7 +119,7 @@ describe('large conversations', () => {
               select ${id!}, ${owner.id}, 'assistant', repeat(md5(n::text), 128) from generate_series(1, 3000) n`;
     await deleteHeld(sql, [id!]);
     const outcome = await archiveHeldHere(sql, id!, { ARCHIVE_STREAM_ABOVE_BYTES: '1048576', ARCHIVE_PART_BYTES: String(5 * 1024 * 1024) });
-    expect(outcome).toEqual({ outcome: 'archived', upload: 'multipart' });
+    expect(outcome).toEqual({ outcome: 'done', upload: 'multipart' });
     await waitForArchived(sql, [id!], 10_000);
     const [index] = await sql`select s3_key, sha256, message_count from archived_conversations where conversation_id = ${id!}`;
     const { s3, bucket } = directS3();
@@ -141,7 +141,7 @@ describe('without S3 configuration', () => {
     await deleteHeld(sql, ids);
     await release(sql, ids);
     const summary = await runLocalWorker({ S3_BUCKET_NAME: undefined });
-    expect(summary).toMatchObject({ claimed: 0, archived: 0, idle_reason: expect.stringContaining('S3_BUCKET_NAME') });
+    expect(summary).toMatchObject({ claimed: 0, done: 0, idle_reason: expect.stringContaining('S3_BUCKET_NAME') });
     expect(await sql`select 1 from conversations where id = any(${ids}::uuid[])`).toHaveLength(2);
     await waitForArchived(sql, ids);
   });

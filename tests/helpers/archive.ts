@@ -4,8 +4,14 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { signJwt } from '../../src/auth/jwt.ts';
-import { readArchiveSettings } from '../../supabase/functions/_shared/jobs/settings.ts';
-import { archiveOne, drainJobs, type DrainSummary } from '../../supabase/functions/_shared/jobs/worker.ts';
+import { archiveConversation } from '../../supabase/functions/_shared/archive/jobs.ts';
+import { readArchiveSettings } from '../../supabase/functions/_shared/archive/settings.ts';
+import type { BudgetLimits } from '../../supabase/functions/_shared/jobs/budget.ts';
+import { startBudget } from '../../supabase/functions/_shared/jobs/budget.ts';
+import { createJobHandlers } from '../../supabase/functions/_shared/jobs/handlers.ts';
+import type { ConfiguredS3 } from '../../supabase/functions/_shared/jobs/registry.ts';
+import { readWorkerSettings } from '../../supabase/functions/_shared/jobs/settings.ts';
+import { drainJobs, type DrainSummary } from '../../supabase/functions/_shared/jobs/worker.ts';
 import { readS3Config } from '../../supabase/functions/_shared/config.ts';
 import { createSql } from '../../supabase/functions/_shared/db/client.ts';
 import { createS3Client } from '../../supabase/functions/_shared/s3/client.ts';
@@ -115,8 +121,11 @@ export function functionEnv(overrides: Record<string, string | undefined> = {}):
   return (name) => values[name];
 }
 
-/** Runs a worker in this process (same code as the archive-worker function). */
-export async function runLocalWorker(overrides: Record<string, string | undefined> = {}, budgetMs?: number): Promise<DrainSummary> {
+/**
+ * Runs a worker in this process (same code as the archive-worker function).
+ * Its CPU is not limited unless asked: this process also runs the tests.
+ */
+export async function runLocalWorker(overrides: Record<string, string | undefined> = {}, limits: Partial<BudgetLimits> = {}): Promise<DrainSummary> {
   const env = functionEnv(overrides);
   const s3Config = readS3Config(env);
   const sql = createSql(env('SUPABASE_DB_URL')!, { max: 10 });
@@ -126,11 +135,12 @@ export async function runLocalWorker(overrides: Record<string, string | undefine
         sql,
         s3: s3Config.configured ? createS3Client(s3Config) : null,
         s3Config,
-        settings: readArchiveSettings(env),
+        settings: readWorkerSettings(env),
+        handlers: createJobHandlers(env),
         workerId: `test-${randomUUID().slice(0, 8)}`,
         log: () => {},
       },
-      budgetMs,
+      { cpuMs: 3_600_000, memoryBytes: 8 * 1024 ** 3, ...limits },
     );
   } finally {
     await sql.end();
@@ -164,9 +174,19 @@ export async function archiveHeldHere(sql: Sql, conversationId: string, override
   if (!job) throw new Error(`no pending job for ${conversationId}`);
   const workerSql = createSql(env('SUPABASE_DB_URL')!, { max: 2 });
   try {
-    return await archiveOne(
-      { sql: workerSql, s3: s3Config.configured ? createS3Client(s3Config) : null, s3Config, settings: readArchiveSettings(env), workerId, log: () => {} },
-      job,
+    const settings = readWorkerSettings(env);
+    return await archiveConversation(
+      {
+        sql: workerSql,
+        s3: createS3Client(s3Config as ConfiguredS3),
+        s3Config: s3Config as ConfiguredS3,
+        settings,
+        workerId,
+        budget: startBudget({ cpuMs: 3_600_000, wallMs: 600_000, memoryBytes: 8 * 1024 ** 3 }),
+        log: () => {},
+      },
+      { ...job, kind: 'archive_conversation', payload: { generation: job.generation } },
+      readArchiveSettings(env),
     );
   } finally {
     await workerSql.end();

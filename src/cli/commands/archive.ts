@@ -1,11 +1,17 @@
-// strata archive <status|work|retry|rebuild-index>: operating the archive
+// strata archive <status|work|retry|rebuild-index|restore>: operating the archive
 // pipeline of a deployment (environment) or of the local stack.
+import { constants as bufferConstants } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
+import { decodeChunks, readArchive } from '../../../supabase/functions/_shared/archive/read.ts';
 import { rebuildIndex } from '../../../supabase/functions/_shared/archive/rebuild.ts';
-import { readArchiveSettings } from '../../../supabase/functions/_shared/jobs/settings.ts';
+import { createJobHandlers } from '../../../supabase/functions/_shared/jobs/handlers.ts';
+import { readWorkerSettings } from '../../../supabase/functions/_shared/jobs/settings.ts';
 import { drainJobs } from '../../../supabase/functions/_shared/jobs/worker.ts';
 import { readS3Config } from '../../../supabase/functions/_shared/config.ts';
+import { asUser } from '../../../supabase/functions/_shared/db/as-user.ts';
 import { createSql } from '../../../supabase/functions/_shared/db/client.ts';
+import { sqlStateOf } from '../../../supabase/functions/_shared/db/sqlstate.ts';
+import { isAppError } from '../../../supabase/functions/_shared/http/errors.ts';
 import { isUuid } from '../../../supabase/functions/_shared/ids.ts';
 import { createS3Client } from '../../../supabase/functions/_shared/s3/client.ts';
 import { CliError, printFields, printJson, type ParsedArgs } from '../output.ts';
@@ -16,7 +22,8 @@ export const ARCHIVE_USAGE = `Usage:
   strata archive status [--json]                 Queue counts, oldest pending job, dead jobs and their errors
   strata archive work [--budget SECONDS] [--json] Run a worker here until no job is due (or the budget is spent)
   strata archive retry [--conversation ID] [--json]  Put dead-lettered jobs back in the queue
-  strata archive rebuild-index [--metadata-json] [--json]  Rebuild the index from the S3 objects' metadata`;
+  strata archive rebuild-index [--metadata-json] [--json]  Rebuild the index from the S3 objects' metadata
+  strata archive restore CONVERSATION_ID --user USER [--json]  Restore an archive of any size as its owner (id or e-mail)`;
 
 export async function archiveCommand(args: ParsedArgs): Promise<number> {
   const [action] = args.positional;
@@ -34,6 +41,8 @@ export async function archiveCommand(args: ParsedArgs): Promise<number> {
         return await retry(sql, args, json);
       case 'rebuild-index':
         return await rebuild(sql, env, args, json);
+      case 'restore':
+        return await restore(sql, env, args, json);
       default:
         throw new CliError('invalid_arguments', ARCHIVE_USAGE);
     }
@@ -78,23 +87,26 @@ async function status(sql: ReturnType<typeof createSql>, env: (n: string) => str
 
 async function work(sql: ReturnType<typeof createSql>, env: (n: string) => string | undefined, args: ParsedArgs, json: boolean) {
   const s3Config = readS3Config(env);
-  const settings = readArchiveSettings(env);
+  const settings = readWorkerSettings(env);
   const budget = args.flags.get('budget');
-  const budgetMs = budget === undefined ? settings.budgetMs : Number(budget) * 1000;
-  if (!Number.isFinite(budgetMs) || budgetMs <= 0) throw new CliError('invalid_arguments', '--budget must be a positive number of seconds.');
-  const bar = progress('archiving', { quiet: json });
+  const wallMs = budget === undefined ? settings.wallBudgetMs : Number(budget) * 1000;
+  if (!Number.isFinite(wallMs) || wallMs <= 0) throw new CliError('invalid_arguments', '--budget must be a positive number of seconds.');
+  const bar = progress('working', { quiet: json });
+  // Here, on a machine of its own, the worker is not held to an Edge Function's CPU and memory.
   const summary = await drainJobs(
     {
       sql,
       s3: s3Config.configured ? createS3Client(s3Config) : null,
       s3Config,
       settings,
+      handlers: createJobHandlers(env),
       workerId: `cli-${process.pid}-${randomUUID().slice(0, 8)}`,
       log: (message) => process.stderr.write(`${message}\n`),
     },
-    budgetMs,
+    { wallMs, cpuMs: Number.MAX_SAFE_INTEGER, memoryBytes: Number.MAX_SAFE_INTEGER },
   );
-  bar.finish(`claimed ${summary.claimed}, archived ${summary.archived}, erased users ${summary.erased_users}, retrying ${summary.retrying}, dead ${summary.dead}`);
+  const kinds = Object.entries(summary.by_kind).map(([kind, k]) => `${kind} ${k.done}/${k.claimed}`).join(', ');
+  bar.finish(`claimed ${summary.claimed}, done ${summary.done}${kinds ? ` (${kinds})` : ''}, retrying ${summary.retrying}, dead ${summary.dead}`);
   if (json) printJson(summary);
   if (summary.idle_reason) {
     if (!json) process.stderr.write(`worker idle: ${summary.idle_reason}\n`);
@@ -142,4 +154,92 @@ async function rebuild(sql: ReturnType<typeof createSql>, env: (n: string) => st
     for (const item of report.invalid) process.stdout.write(`  invalid ${item.key}: ${item.reason}\n`);
   }
   return report.invalid.length > 0 ? 1 : 0;
+}
+
+/**
+ * Restores an archive here, in Node, for archives larger than the archive
+ * function restores (ARCHIVE_RESTORE_MAX_BYTES; an Edge Function has 256 MB):
+ * downloads the object, checks its sha256, and calls the same SQL function as
+ * the owner (role authenticated, request.jwt.claims), which checks the text
+ * again under the index row's lock, restores conversation and messages in one
+ * transaction and queues the deletion of exactly that archive's object.
+ */
+async function restore(sql: ReturnType<typeof createSql>, env: (n: string) => string | undefined, args: ParsedArgs, json: boolean) {
+  const id = args.positional[1];
+  const who = args.flags.get('user');
+  if (!isUuid(id) || typeof who !== 'string' || who.trim() === '' || args.positional.length > 2) {
+    throw new CliError('invalid_arguments', 'Usage: strata archive restore CONVERSATION_ID --user USER_ID_OR_EMAIL');
+  }
+  const conversationId = id.toLowerCase();
+  const s3Config = readS3Config(env);
+  if (!s3Config.configured) throw new CliError('s3_not_configured', s3Config.problem);
+  const [user] = isUuid(who.trim())
+    ? await sql<{ id: string; email: string | null }[]>`select id, email from auth.users where id = ${who.trim()}`
+    : await sql<{ id: string; email: string | null }[]>`select id, email from auth.users where lower(email) = lower(${who.trim()})`;
+  if (!user) throw new CliError('user_not_found', `There is no user ${who}.`);
+  const [row] = await sql<{ status: string; s3_key: string | null; sha256: string | null }[]>`
+    select status, s3_key, sha256 from public.archived_conversations where conversation_id = ${conversationId} and user_id = ${user.id}`;
+  if (!row || row.status === 'deleting') throw new CliError('archive_not_found', `User ${who} has no archive of conversation ${conversationId}.`);
+  if (row.status !== 'stored' || !row.s3_key || !row.sha256) {
+    throw new CliError('archive_not_ready', `The archive of conversation ${conversationId} is not stored yet (it is ${row.status}).`);
+  }
+
+  const bar = progress('restore', { quiet: json });
+  bar.update(0, undefined, 'downloading and checking the archive');
+  // The whole text goes to one SQL call as one string: at most V8's longest
+  // string (about 512 MiB), well within Postgres's 1 GB per value.
+  const maxBytes = bufferConstants.MAX_STRING_LENGTH;
+  let text: string;
+  let jsonBytes: number;
+  try {
+    const read = await readArchive(createS3Client(s3Config, { maxAttempts: 6 }), s3Config.bucket, row.s3_key, row.sha256, {
+      wholeMaxBytes: maxBytes,
+      timeoutMs: s3Config.requestTimeoutMs,
+      log: (message) => process.stderr.write(`${message}\n`),
+    });
+    if (!read.whole) {
+      await read.stream.cancel().catch(() => undefined);
+      throw new CliError('archive_too_large', `The archive's JSON is larger than ${maxBytes} bytes, more than one restore call can carry.`);
+    }
+    jsonBytes = read.bytes;
+    text = decodeChunks(read.chunks);
+  } catch (error) {
+    if (isAppError(error)) throw new CliError(error.code, error.message);
+    throw error;
+  }
+
+  bar.update(jsonBytes, jsonBytes, 'restoring in the database');
+  const claims = { sub: user.id, role: 'authenticated', aud: 'authenticated', email: user.email ?? '' };
+  let result: { conversation_id: string; message_count: number };
+  try {
+    result = await asUser(sql, claims, async (tx) => {
+      // A large restore may take longer than a request's statement timeout.
+      await tx`select set_config('statement_timeout', '0', true)`;
+      const [restored] = await tx`select public.restore_archived_conversation(${text}) as result`;
+      return restored!.result as { conversation_id: string; message_count: number };
+    });
+  } catch (error) {
+    const known: Record<string, [string, string]> = {
+      P0002: ['archive_not_found', `User ${who} has no archive of conversation ${conversationId} (restored or deleted meanwhile?).`],
+      SA001: ['archive_corrupt', 'The stored archive does not match its checksum; nothing was restored.'],
+      SA002: ['archive_not_ready', `The archive of conversation ${conversationId} is not stored yet.`],
+      '23505': ['conflict', `Conversation ${conversationId} exists already; nothing was restored.`],
+    };
+    const state = sqlStateOf(error);
+    if (state && known[state]) throw new CliError(...known[state]);
+    throw error;
+  }
+  bar.finish(`restored conversation ${result.conversation_id} with ${result.message_count} messages`);
+  const summary = { conversation_id: result.conversation_id, user_id: user.id, message_count: result.message_count, json_bytes: jsonBytes, sha256: row.sha256, restored: true };
+  if (json) printJson(summary);
+  else {
+    printFields([
+      ['conversation', summary.conversation_id],
+      ['user', `${user.id}${user.email ? ` (${user.email})` : ''}`],
+      ['messages', summary.message_count],
+      ['JSON bytes', summary.json_bytes],
+      ['sha256', summary.sha256],
+    ]);
+  }
+  return 0;
 }

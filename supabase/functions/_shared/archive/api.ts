@@ -9,13 +9,13 @@ import { readPlatformConfig, readS3Config } from '../config.ts';
 import { asUser } from '../db/as-user.ts';
 import { createSql, type Sql } from '../db/client.ts';
 import { isUuid } from '../ids.ts';
-import { errors } from '../http/errors.ts';
+import { AppError, errors } from '../http/errors.ts';
 import { json } from '../http/respond.ts';
 import { Router } from '../http/router.ts';
 import { withHttp, type Handler } from '../http/serve.ts';
 import { createS3Client } from '../s3/client.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
-import { readVerifiedArchive } from './read.ts';
+import { decodeChunks, joinChunks, readArchive, readArchiveReadSettings, type ArchiveRead } from './read.ts';
 
 const PAGE = { default: 20, max: 100 };
 
@@ -54,6 +54,7 @@ export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3C
   const s3Config = readS3Config(env);
   const sql = deps.sql ?? createSql(platform.dbUrl ?? '', { applicationName: 'strata-archive-api' });
   const s3 = deps.s3 !== undefined ? deps.s3 : s3Config.configured ? createS3Client(s3Config) : null;
+  const readSettings = readArchiveReadSettings(env);
 
   const requireS3 = () => {
     if (!s3 || !s3Config.configured) throw errors.serviceUnavailable(s3Config.configured ? 'S3 is not available.' : s3Config.problem);
@@ -120,8 +121,12 @@ export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3C
         select * from public.archived_conversations where conversation_id = ${id}`);
       if (!row) throw errors.notFound('Archive');
       if (row.status !== 'stored') throw errors.archiveNotReady(row.status);
-      const text = await readArchiveOrGone(caller.claims, id, row);
-      return new Response(text, { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'access-control-allow-origin': '*', 'x-archive-sha256': row.sha256! } });
+      // Small archives are verified before the first byte (corrupt: 422);
+      // larger ones stream through gunzip and sha256, and a mismatch found at
+      // the end aborts the transfer instead of completing a wrong document.
+      const read = await readArchiveOrGone(caller.claims, id, row, readSettings.verifyBeforeSendMaxBytes);
+      const body = read.whole ? joinChunks(read.chunks, read.bytes) : read.stream;
+      return new Response(body, { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'access-control-allow-origin': '*', 'x-archive-sha256': row.sha256! } });
     })
     .on('POST', '/conversations/:id/restore', async (request, params) => {
       const caller = requireUser(request);
@@ -130,7 +135,25 @@ export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3C
       const [row] = await asUser(sql, caller.claims, (tx) => tx<ArchiveRow[]>`select * from public.archived_conversations where conversation_id = ${id}`);
       if (!row) throw errors.notFound('Archive');
       if (row.status !== 'stored') throw errors.archiveNotReady(row.status);
-      const text = await readArchiveOrGone(caller.claims, id, row);
+      // Restore hands the whole JSON text to one SQL call (which checks the
+      // sha256 of exactly that text under the index row's lock), so the
+      // function must hold the whole document: it does so only up to
+      // ARCHIVE_RESTORE_MAX_BYTES (see read.ts). Larger archives answer 413
+      // and are restored by `strata archive restore` in Node, which calls the
+      // same SQL function as the same user. Why not batches: the database
+      // itself must check the sha256 of the exact archived text under the
+      // row lock (the function is callable by any signed-in client, so a
+      // hash computed by the caller proves nothing), and Postgres hashes
+      // only whole values; batching would need a new staging API in SQL. The
+      // refusal keeps one atomic, database-verified restore path.
+      const limit = readSettings.restoreMaxBytes;
+      if (row.bytes !== null && Number(row.bytes) > limit) throw tooLargeToRestore(id, caller.userId, limit);
+      const read = await readArchiveOrGone(caller.claims, id, row, limit);
+      if (!read.whole) {
+        await read.stream.cancel().catch(() => undefined);
+        throw tooLargeToRestore(id, caller.userId, limit);
+      }
+      const text = decodeChunks(read.chunks);
       // The SQL function checks the text against the stored sha256 under the
       // index row's lock, restores, and queues the deletion of exactly this
       // generation's object; a concurrent delete or restore finds no archive.
@@ -156,10 +179,13 @@ export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3C
    * Reads a stored archive; when the read fails because the archive was
    * restored or deleted meanwhile, that is a 404, not a corrupt archive.
    */
-  async function readArchiveOrGone(claims: Record<string, unknown>, id: string, row: ArchiveRow): Promise<string> {
+  async function readArchiveOrGone(claims: Record<string, unknown>, id: string, row: ArchiveRow, wholeMaxBytes: number): Promise<ArchiveRead> {
     const { s3: client, bucket } = requireS3();
     try {
-      return await readVerifiedArchive(client, bucket, row.s3_key!, row.sha256!);
+      return await readArchive(client, bucket, row.s3_key!, row.sha256!, {
+        wholeMaxBytes,
+        timeoutMs: s3Config.configured ? s3Config.requestTimeoutMs : undefined,
+      });
     } catch (error) {
       const [now] = await asUser(sql, claims, (tx) => tx<{ generation: string }[]>`
         select generation from public.archived_conversations where conversation_id = ${id} and status = 'stored'`);
@@ -169,4 +195,14 @@ export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3C
   }
 
   return withHttp((request) => router.handle(request));
+}
+
+/** 413 for an archive above ARCHIVE_RESTORE_MAX_BYTES: the message names the CLI that restores it. */
+export function tooLargeToRestore(conversationId: string, userId: string, limitBytes: number): AppError {
+  const command = `npx strata archive restore ${conversationId} --user ${userId}`;
+  return new AppError(
+    'payload_too_large',
+    `The archive is larger than this function restores (ARCHIVE_RESTORE_MAX_BYTES = ${limitBytes} bytes of JSON); an operator can restore it with: ${command}`,
+    { limit_bytes: limitBytes, command },
+  );
 }

@@ -1,18 +1,12 @@
 // Writes an archive object. Small conversations are built in memory and sent
-// with one PutObject; large ones are read twice from the same snapshot (the
-// first pass computes the sha256 that must go into the object's metadata
-// before the upload starts) and gzipped straight into a multipart upload, so
-// memory stays bounded by one part whatever the conversation's size.
+// with one PutObject; large ones go through archive/multipart.ts, a multipart
+// upload that spans as many worker invocations as it needs.
 // The sha256 is of the JSON; object metadata carries it with the ids and
 // dates needed to rebuild the index from S3 alone.
 import { createHash } from 'node:crypto';
-import { createGzip, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
   PutObjectCommand,
-  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.ts';
@@ -43,7 +37,7 @@ function encodeTitle(title: string | null): string {
   return encoded;
 }
 
-function objectMetadata(head: SnapshotHead, conversationId: string, sha256: string, archivedAt: string, formatVersion: number) {
+export function objectMetadata(head: SnapshotHead, conversationId: string, sha256: string, archivedAt: string, formatVersion: number) {
   return {
     'sha256': sha256,
     'message-count': String(head.messageCount),
@@ -56,9 +50,9 @@ function objectMetadata(head: SnapshotHead, conversationId: string, sha256: stri
   };
 }
 
-const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 1;
 
-const sseParams = (config: ConfiguredS3) => (config.sse === 'none' ? {} : { ServerSideEncryption: config.sse });
+export const sseParams = (config: ConfiguredS3) => (config.sse === 'none' ? {} : { ServerSideEncryption: config.sse });
 
 export interface ArchiveTarget {
   s3: S3Client;
@@ -93,70 +87,4 @@ export async function putBuffered(target: ArchiveTarget, built: { sha256: string
     }),
   );
   return { s3_key: key, message_count: head.messageCount, archived_at: archivedAt, format_version: FORMAT_VERSION, title: head.title, sha256: built.sha256, bytes: built.body.length, multipart: false };
-}
-
-/** Streams a large archive: two passes over the same snapshot, the second gzipped into a multipart upload. */
-export async function storeStreamed(target: ArchiveTarget & { readMessages: SnapshotReader; partBytes: number }): Promise<StoredArchive> {
-  const { s3, config, key, head, readMessages, archivedAt, conversationId, partBytes } = target;
-  const formatVersion = FORMAT_VERSION;
-  const base = { s3_key: key, message_count: head.messageCount, archived_at: archivedAt, format_version: formatVersion, title: head.title };
-
-  // Pass 1: the sha256 of the JSON, streamed.
-  const hash = createHash('sha256');
-  await writeDocument(head, readMessages, archivedAt, (chunk) => void hash.update(chunk));
-  const sha256 = hash.digest('hex');
-
-  // Pass 2: the same bytes, gzipped into a multipart upload.
-  const { UploadId } = await s3.send(
-    new CreateMultipartUploadCommand({
-      Bucket: config.bucket,
-      Key: key,
-      ContentType: 'application/json',
-      ContentEncoding: 'gzip',
-      Metadata: objectMetadata(head, conversationId, sha256, archivedAt, formatVersion),
-      ...sseParams(config),
-    }),
-  );
-  const parts: Array<{ ETag: string; PartNumber: number }> = [];
-  let bytes = 0;
-  try {
-    const gzip = createGzip();
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    const uploadPart = async (data: Buffer) => {
-      const PartNumber = parts.length + 1;
-      const result = await s3.send(
-        new UploadPartCommand({ Bucket: config.bucket, Key: key, UploadId, PartNumber, Body: data, ContentMD5: md5Base64(data) }),
-      );
-      parts.push({ ETag: result.ETag!, PartNumber });
-      bytes += data.length;
-    };
-    const drained = (async () => {
-      for await (const chunk of gzip as AsyncIterable<Buffer>) {
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes >= partBytes) {
-          const data = Buffer.concat(pending);
-          pending = [];
-          pendingBytes = 0;
-          await uploadPart(data);
-        }
-      }
-      if (pendingBytes > 0 || parts.length === 0) await uploadPart(Buffer.concat(pending));
-    })();
-    drained.catch(() => gzip.destroy());
-    await writeDocument(head, readMessages, archivedAt, async (chunk) => {
-      // Waits for room in the gzip stream, or fails at once if an upload failed.
-      if (!gzip.write(chunk)) await Promise.race([new Promise<void>((resolve) => gzip.once('drain', resolve)), drained]);
-    });
-    gzip.end();
-    await drained;
-    await s3.send(
-      new CompleteMultipartUploadCommand({ Bucket: config.bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }),
-    );
-  } catch (error) {
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: config.bucket, Key: key, UploadId })).catch(() => undefined);
-    throw error;
-  }
-  return { ...base, sha256, bytes, multipart: true };
 }

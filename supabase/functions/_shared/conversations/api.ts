@@ -169,9 +169,10 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
       const caller = requireUser(request);
       const id = uuidParam(params.id, 'conversation id');
       const email = typeof caller.claims.email === 'string' && caller.claims.email ? caller.claims.email : null;
-      const text = await asUser(sql, caller.claims, (tx) => exportConversation(tx, id, email), 'isolation level repeatable read read only');
-      if (text === null) throw errors.notFound('Conversation');
-      return new Response(text, {
+      // Streamed from one read-only snapshot (see export.ts): memory stays bounded whatever the size.
+      const stream = await exportConversation(sql, caller.claims, id, email);
+      if (stream === null) throw errors.notFound('Conversation');
+      return new Response(stream, {
         status: 200,
         headers: {
           'content-type': 'application/json; charset=utf-8',

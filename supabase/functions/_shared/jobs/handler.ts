@@ -1,8 +1,11 @@
+// GET /functions/v1/archive-worker/status (service role): the queue per kind:
+// due, backing off, running, dead, oldest due age, done in the last hour, last errors.
 // POST /functions/v1/archive-worker: a wake-up. Whatever the body says (our
 // pg_net call, a Database Webhook payload, the cron sweep), the worker takes
 // its work from the job table. Only the service role key may call it.
 // ?wait=true drains before answering (CLI, tests); otherwise it answers 202
 // at once and drains in the background (EdgeRuntime.waitUntil on Supabase).
+// Each drain logs one structured line: claimed, done, failed, CPU, memory.
 import { requireService } from '../auth/caller.ts';
 import { readPlatformConfig, readS3Config, type EnvGetter } from '../config.ts';
 import { createSql } from '../db/client.ts';
@@ -10,8 +13,10 @@ import { errors } from '../http/errors.ts';
 import { json } from '../http/respond.ts';
 import { withHttp, type Handler } from '../http/serve.ts';
 import { createS3Client } from '../s3/client.ts';
-import { readArchiveSettings } from './settings.ts';
-import { drainJobs, type WorkerDeps } from './worker.ts';
+import { createJobHandlers } from './handlers.ts';
+import { readWorkerSettings } from './settings.ts';
+import { readJobStatus } from './status.ts';
+import { drainJobs, type DrainSummary, type WorkerDeps } from './worker.ts';
 
 const MAX_WAKE_BODY = 1024 * 1024;
 
@@ -25,52 +30,77 @@ function edgeRuntimeWaitUntil(): Background {
 export function createWorkerHandler(env: EnvGetter, options: { background?: Background; workerName?: string } = {}): Handler {
   const platform = readPlatformConfig(env);
   const s3Config = readS3Config(env);
-  const settings = readArchiveSettings(env);
+  const settings = readWorkerSettings(env);
+  const handlers = createJobHandlers(env);
   const background = options.background ?? edgeRuntimeWaitUntil();
   const instance = `${options.workerName ?? 'edge'}-${crypto.randomUUID().slice(0, 8)}`;
-  let deps: WorkerDeps | null = null;
-  // Background drains running in this instance; a few may overlap (each is a
-  // worker), more wake-ups than that are already covered.
-  let draining = 0;
+  // A transaction-pooler URL (port 6543 on Supabase) suits many short-lived
+  // instances better than the direct connection SUPABASE_DB_URL.
+  const dbUrl = env('STRATA_DB_POOLER_URL')?.trim() || platform.dbUrl;
+  let deps: Omit<WorkerDeps, 'workerId'> | null = null;
+  // Drains running in this instance, by worker id; a few may overlap (each
+  // is a worker), more wake-ups than that are already covered.
+  const draining = new Set<string>();
   let invocation = 0;
 
-  const getDeps = (): WorkerDeps => {
-    if (!platform.dbUrl) throw errors.serviceUnavailable('SUPABASE_DB_URL is not set.');
+  const getDeps = () => {
+    if (!dbUrl) throw errors.serviceUnavailable('SUPABASE_DB_URL is not set.');
     deps ??= {
-      sql: createSql(platform.dbUrl, { max: settings.concurrency * 2 + 2, applicationName: 'strata-archive-worker' }),
+      sql: createSql(dbUrl, { max: settings.dbPoolSize, applicationName: 'strata-archive-worker' }),
       s3: s3Config.configured ? createS3Client(s3Config) : null,
       s3Config,
       settings,
-      workerId: instance,
+      handlers,
       log: (message) => console.log(`[archive-worker ${instance}] ${message}`),
     };
     return deps;
   };
 
+  // The runtime is about to stop this instance (a limit is near, or it is
+  // idle): give back every job its drains hold, without counting the
+  // attempt, so the next wake-up continues at once instead of waiting out
+  // the lease.
+  (globalThis as { addEventListener?: (type: string, fn: () => void) => void }).addEventListener?.('beforeunload', () => {
+    if (!deps || draining.size === 0) return;
+    const workers = [...draining];
+    void Promise.all(workers.map((worker) => deps!.sql`select private.release_jobs(${worker})`)).catch(() => undefined);
+  });
+
+  const logSummary = (summary: DrainSummary) => {
+    if (summary.claimed > 0 || summary.idle_reason || summary.stopped_by !== 'idle') {
+      console.log(JSON.stringify({ event: 'strata.worker.drain', instance, ...summary }));
+    }
+  };
+
+  const drain = async (workerId: string) => {
+    draining.add(workerId);
+    try {
+      const summary = await drainJobs({ ...getDeps(), workerId });
+      logSummary(summary);
+      return summary;
+    } finally {
+      draining.delete(workerId);
+    }
+  };
+
   return withHttp(async (request) => {
+    const path = new URL(request.url).pathname.replace(/\/+$/, '');
+    if (path.endsWith('/status')) {
+      if (request.method !== 'GET') throw errors.methodNotAllowed(request.method, ['GET']);
+      requireService(request, platform.serviceRoleKey);
+      return json(await readJobStatus(getDeps().sql));
+    }
     if (request.method !== 'POST') throw errors.methodNotAllowed(request.method, ['POST']);
     requireService(request, platform.serviceRoleKey);
     // The body is only a wake-up; read it (bounded) and ignore it.
     const body = await request.arrayBuffer();
     if (body.byteLength > MAX_WAKE_BODY) throw errors.payloadTooLarge('A wake-up body must be under 1 MB.');
-    const base = getDeps();
+    getDeps();
     // Each invocation is its own worker id, so leases say who holds a job.
-    const workerDeps = { ...base, workerId: `${instance}-${++invocation}` };
-
-    if (new URL(request.url).searchParams.get('wait') === 'true') {
-      return json(await drainJobs(workerDeps));
-    }
-    if (draining >= settings.maxDrains) return json({ accepted: true, already_draining: true }, 202);
-    draining++;
-    const drain = drainJobs(workerDeps)
-      .then((summary) => {
-        if (summary.claimed > 0 || summary.idle_reason) console.log(`[archive-worker ${instance}] ${JSON.stringify(summary)}`);
-      })
-      .catch((error) => console.error(`[archive-worker ${instance}] drain failed: ${(error as Error).message}`))
-      .finally(() => {
-        draining--;
-      });
-    background(drain);
+    const workerId = `${instance}-${++invocation}`;
+    if (new URL(request.url).searchParams.get('wait') === 'true') return json(await drain(workerId));
+    if (draining.size >= settings.maxDrains) return json({ accepted: true, already_draining: true }, 202);
+    background(drain(workerId).catch((error) => console.error(`[archive-worker ${instance}] drain failed: ${(error as Error).message}`)));
     return json({ accepted: true }, 202);
   });
 }

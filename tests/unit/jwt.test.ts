@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiKeys, signJwt, userAccessToken, verifyJwt } from '../src/auth/jwt.ts';
+import { apiKeys, signJwt, userAccessToken, verifyJwt } from '../../src/auth/jwt.ts';
 
 const SECRET = 'super-secret-jwt-token-with-at-least-32-characters-long';
 

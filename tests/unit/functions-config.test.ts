@@ -4,8 +4,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../src/cli/project.ts';
-import { readVerifyJwt } from '../src/dev/function-config.ts';
+import { PROJECT_ROOT } from '../../src/cli/project.ts';
+import { readVerifyJwt } from '../../src/dev/function-config.ts';
 
 const FUNCTIONS_DIR = path.join(PROJECT_ROOT, 'supabase', 'functions');
 

@@ -1,0 +1,70 @@
+// A conversation too large for one worker invocation's CPU budget is archived
+// across several: each uploads parts while its budget allows, saves its
+// progress in the job and gives the job back; the next wake-up continues.
+// The result is one object (its parts are gzip members of one stream) whose
+// sha256 — hashed across the invocations — matches the JSON.
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteHeld, runLocalWorker, waitForArchived } from '../helpers/archive.ts';
+import { connect, createUser, type Sql } from '../helpers/db.ts';
+import { directS3 } from '../helpers/s3.ts';
+
+let sql: Sql;
+beforeAll(() => {
+  sql = connect();
+});
+afterAll(() => sql.end());
+
+describe('an archive larger than one invocation', () => {
+  it('is uploaded part by part over several invocations, resumed from the job, and verifies', async () => {
+    const owner = await createUser(sql, 'multi-invocation');
+    const [{ id }] = await sql`insert into conversations (user_id, title) values (${owner.id}, 'long') returning id`;
+    // About 12 MB of JSON that gzip cannot shrink much (hex digests): at least two 5 MiB parts.
+    const messages = 22_000;
+    await sql`
+      insert into messages (conversation_id, user_id, role, content, created_at)
+      select ${id}, ${owner.id}, 'user',
+             (select string_agg(md5(n::text || ':' || k), '') from generate_series(1, 14) k),
+             now() + n * interval '1 microsecond'
+        from generate_series(1, ${messages}) n`;
+    await deleteHeld(sql, [id]);
+    await sql`update private.jobs set run_after = now() where subject_id = ${id}`;
+
+    const env = { ARCHIVE_STREAM_ABOVE_BYTES: String(1024 * 1024), ARCHIVE_PART_BYTES: String(5 * 1024 * 1024) };
+    // A budget for about one part: the first invocation uploads, saves its progress and gives the job back.
+    const first = await runLocalWorker(env, { cpuMs: 350 });
+    expect(first.by_kind.archive_conversation).toMatchObject({ claimed: 1, released: 1, done: 0 });
+    const [saved] = await sql`select status, attempts, payload -> 'multipart' as progress from private.jobs where subject_id = ${id}`;
+    expect(saved).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(saved!.progress.parts.length).toBeGreaterThanOrEqual(1);
+    expect(saved!.progress.written).toBeGreaterThan(0);
+    expect(saved!.progress.written).toBeLessThan(messages);
+
+    // Later invocations (here, or the stack's own worker woken meanwhile) continue from there.
+    for (let i = 0; i < 20 && (await sql`select 1 from conversations where id = ${id}`).length > 0; i++) {
+      await runLocalWorker(env, { cpuMs: 350 });
+    }
+    await waitForArchived(sql, [id], 60_000);
+    const [job] = await sql`select status, payload -> 'multipart' as progress from private.jobs where subject_id = ${id} and kind = 'archive_conversation'`;
+    expect(job!.status).toBe('done');
+    expect(job!.progress.parts.length).toBeGreaterThanOrEqual(2);
+    expect(job!.progress.completed).toBe(true);
+
+    const [index] = await sql`select s3_key, sha256, message_count, bytes from archived_conversations where conversation_id = ${id}`;
+    const { s3, bucket } = directS3();
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: index!.s3_key }));
+    expect(head.Metadata?.sha256).toBe(index!.sha256);
+    expect(Number(head.ContentLength)).toBe(Number(index!.bytes));
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: index!.s3_key }));
+    const json = gunzipSync(await object.Body!.transformToByteArray());
+    expect(createHash('sha256').update(json).digest('hex')).toBe(index!.sha256);
+    const document = JSON.parse(json.toString('utf8'));
+    expect(document.messages).toHaveLength(messages);
+    expect(index!.message_count).toBe(messages);
+    expect(document.messages[0].content).toHaveLength(14 * 32);
+    expect(new Set(document.messages.map((m: { id: string }) => m.id)).size).toBe(messages);
+    expect(document.archive_metadata).toMatchObject({ message_count: messages, user_id: owner.id });
+  });
+});
