@@ -1,64 +1,69 @@
 // Runs Strata's archive worker code (drainJobs, unchanged) in its own Node
 // process so its peak memory can be measured. Deps are built the way
 // jobs/handler.ts builds them, from process.env. Run by run.ts as:
-//   node --import tsx bench/archive/one-conversation-worker.ts <conversation_id>
-// Prints one JSON line on stdout: the drain summary, elapsed ms and VmHWM.
-import { readFileSync } from 'node:fs';
-import { readS3Config, type EnvGetter } from '../../supabase/functions/_shared/config.ts';
-import { createSql } from '../../supabase/functions/_shared/db/client.ts';
-import { createS3Client } from '../../supabase/functions/_shared/s3/client.ts';
-import { createJobHandlers } from '../../supabase/functions/_shared/jobs/handlers.ts';
-import { readWorkerSettings } from '../../supabase/functions/_shared/jobs/settings.ts';
+//   node --import tsx bench/archive/one-conversation-worker.ts <conversation_id> [cpu_ms]
+// Without cpu_ms: one invocation with no CPU limit (the whole conversation in
+// one go). With cpu_ms: one invocation with limits { cpuMs } (wall clock and
+// memory from the settings, as hosted), which goes as far as its budget
+// allows in the resumable multipart upload and gives the job back; run.ts
+// starts one process per invocation, as a hosted instance that spent its CPU
+// retires and the next wake-up lands on a fresh one.
+// Prints one JSON line on stdout: the drain summary, CPU and elapsed ms,
+// VmHWM of the whole process and of the drain alone, and the job's state after.
 import { drainJobs, type WorkerDeps } from '../../supabase/functions/_shared/jobs/worker.ts';
+import { closeBenchWorkerDeps, createBenchWorkerDeps, processCpuMs, resetPeakRss, vmKb } from './worker-deps.ts';
 
 const conversationId = process.argv[2];
-if (!conversationId) throw new Error('usage: one-conversation-worker.ts <conversation_id>');
+if (!conversationId) throw new Error('usage: one-conversation-worker.ts <conversation_id> [cpu_ms]');
+const cpuLimit = process.argv[3] ? Number(process.argv[3]) : null;
+if (cpuLimit !== null && !(cpuLimit > 0)) throw new Error('cpu_ms must be a positive number');
 
-const env: EnvGetter = (name) => process.env[name];
-const s3Config = readS3Config(env);
-const settings = readWorkerSettings(env);
-if (!s3Config.configured) throw new Error(s3Config.problem);
-const dbUrl = env('SUPABASE_DB_URL');
-if (!dbUrl) throw new Error('SUPABASE_DB_URL is not set');
+const deps: WorkerDeps = createBenchWorkerDeps('bench-one');
+const { sql } = deps;
+const mb = (kb: number | null) => (kb === null ? null : kb / 1024);
 
-const workerId = `bench-one-${process.pid}`;
-const deps: WorkerDeps = {
-  sql: createSql(dbUrl, { max: settings.dbPoolSize, applicationName: 'strata-bench-one-conversation' }),
-  s3: createS3Client(s3Config),
-  s3Config,
-  settings,
-  handlers: createJobHandlers(env),
-  workerId,
-  log: (message) => process.stderr.write(`[${workerId}] ${message}\n`),
-};
-
-function vmKb(field: string): number | null {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
-  return match ? Number(match[1]) : null;
-}
-
-const rssBeforeKb = vmKb('VmRSS');
 // The parent parked the job an hour ahead so no other worker takes it; make
 // it due right before claiming (this process then claims it within ms).
-await deps.sql`update private.jobs set run_after = now()
-                where kind = 'archive_conversation' and subject_id = ${conversationId} and status = 'pending'`;
+await sql`update private.jobs set run_after = now()
+           where kind = 'archive_conversation' and subject_id = ${conversationId} and status = 'pending'`;
+const rssBeforeKb = vmKb('VmRSS');
+// The peak of start-up (loading the modules) stays in startupHwm; VmHWM is
+// then reset so that drainHwm is the drain's own peak.
+const startupHwmKb = vmKb('VmHWM');
+const peakReset = resetPeakRss();
+const cpu0 = processCpuMs();
 const started = performance.now();
-// The whole conversation in this one process, with no CPU limit: this measures its memory.
-const summary = await drainJobs(deps, { cpuMs: Number.MAX_SAFE_INTEGER, wallMs: 3_600_000, memoryBytes: Number.MAX_SAFE_INTEGER });
+const summary = await drainJobs(
+  deps,
+  cpuLimit === null
+    ? { cpuMs: Number.MAX_SAFE_INTEGER, wallMs: 3_600_000, memoryBytes: Number.MAX_SAFE_INTEGER }
+    : { cpuMs: cpuLimit },
+);
 const elapsedMs = performance.now() - started;
-const hwmKb = vmKb('VmHWM');
+const cpuMs = processCpuMs() - cpu0;
+const drainHwmKb = vmKb('VmHWM');
 const memory = process.memoryUsage();
-await deps.sql.end({ timeout: 5 });
-deps.s3?.destroy();
+// Given back for the next invocation: park it again, so only the next
+// measured process (not the stack's Deno worker) continues it.
+const [job] = await sql<{ status: string; parts: number | null; written: number | null }[]>`
+  update private.jobs set run_after = case when status = 'pending' then now() + interval '1 hour' else run_after end
+   where kind = 'archive_conversation' and subject_id = ${conversationId}
+  returning status, jsonb_array_length(payload -> 'multipart' -> 'parts') as parts, (payload -> 'multipart' ->> 'written')::int as written`;
+await closeBenchWorkerDeps(deps);
 
+const vmHwmKb = Math.max(startupHwmKb ?? 0, drainHwmKb ?? 0) || null;
 process.stdout.write(
   JSON.stringify({
     summary,
     elapsedMs,
-    vmHwmMb: hwmKb === null ? null : hwmKb / 1024,
-    rssBeforeMb: rssBeforeKb === null ? null : rssBeforeKb / 1024,
+    cpuMs,
+    vmHwmMb: mb(vmHwmKb),
+    startupHwmMb: mb(startupHwmKb),
+    drainHwmMb: peakReset ? mb(drainHwmKb) : null,
+    rssBeforeMb: mb(rssBeforeKb),
     heapUsedMb: memory.heapUsed / 1024 / 1024,
     externalMb: memory.external / 1024 / 1024,
     arrayBuffersMb: memory.arrayBuffers / 1024 / 1024,
+    job: job ?? null,
   }) + '\n',
 );

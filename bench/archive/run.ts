@@ -1,13 +1,17 @@
 // Archive benchmark: starts its own isolated Strata stack (temporary state
 // directory, free ports, random JWT secret), measures the archive pipeline
-// against a raw PutObject reference and the seeds' in-request baseline, prints
-// one markdown table (also written to bench/archive/RESULTS.md), and stops the
-// stack. Run: node --import tsx bench/archive/run.ts
+// against a raw PutObject reference and the seeds' in-request baseline, the
+// worker's CPU per conversation, fairness against a flood of file jobs, the
+// memory of one huge conversation archived in one go and under the hosted CPU
+// budget, and gzip levels; prints one markdown table (also written to
+// bench/archive/RESULTS.md), and stops the stack.
+// Run: node --import tsx bench/archive/run.ts
+import { inPool } from '../../supabase/functions/_shared/pool.ts';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,11 +20,13 @@ import { createGunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import postgres from 'postgres';
 import { PROJECT_ROOT } from '../../src/cli/project.ts';
-import type { Stack } from '../../src/dev/stack.ts';
 import { readArchiveSettings } from '../../supabase/functions/_shared/archive/settings.ts';
 import { createBaseline, readIndex, s3rverRepairs } from './baseline.ts';
-import { buildDocuments, createBulkConversations, createRealisticConversations, createUsers, loadCorpus, type CreatedConversation } from './data.ts';
-import { fmtInt, formatNumber, intEnv, percentile, progress, runStarted, sleep } from '../common.ts';
+import { assistantText, buildDocuments, corpusText, createBulkConversations, createRealisticConversations, createUsers, loadCorpus, type CreatedConversation } from './data.ts';
+import { gzipBuffered, gzipStreamed, measureLevels, type LevelResult } from './gzip-levels.ts';
+import { readLoadavg, readProcessCpuMs } from './proc.ts';
+import type { ProfileSummary } from './profile.ts';
+import { fmtInt, formatNumber, intEnv, percentile, progress, prng, runStarted, sleep } from '../common.ts';
 import { startBenchStack } from '../stack.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -46,8 +52,20 @@ const SIZES = {
   /** 4: conversations in the bulk delete, over 10 users, with this many messages each. */
   bulkConversations: intEnv('BENCH_BULK_CONVERSATIONS', 10_000),
   bulkMessages: intEnv('BENCH_BULK_MESSAGES', 4),
-  /** 6: messages in the one huge conversation. */
+  /** 6 and 9: messages in each of the two huge conversations. */
   bigMessages: intEnv('BENCH_BIG_MESSAGES', 200_000),
+  /** 7: conversations archived by the measured worker process (and before it, to warm it up; and after it, under the profiler). */
+  cpuConversations: intEnv('BENCH_CPU_CONVERSATIONS', 1000),
+  cpuWarmup: intEnv('BENCH_CPU_WARMUP', 200, 0),
+  cpuProfileConversations: intEnv('BENCH_CPU_PROFILE_CONVERSATIONS', 500, 0),
+  /** 8: one user's deletes, one at a time at a steady rate, with and without file-processing jobs queued. */
+  fairDeletes: intEnv('BENCH_FAIR_DELETES', 200),
+  fairRatePerSecond: intEnv('BENCH_FAIR_RATE', 10),
+  fairFiles: intEnv('BENCH_FAIR_FILES', 3000, 0),
+  /** 9: the CPU budget of each invocation (the hosted default, WORKER_CPU_BUDGET_MS). */
+  bigCpuBudgetMs: intEnv('BENCH_BIG_CPU_MS', 600),
+  /** 10: MiB of text for the streamed (multipart) gzip measurement, per text. */
+  gzipMiB: intEnv('BENCH_GZIP_MIB', 16),
   /** Conversations archived (and PutObject'd) before measuring, so nothing is measured cold. */
   warmup: intEnv('BENCH_WARMUP', 100, 0),
   /** Upper bound on any single wait. */
@@ -62,10 +80,14 @@ const TEXT_SOURCE = CORPUS
 
 // ---------------------------------------------------------------- helpers
 
-// The machine may be shared: the 1-minute load average, sampled through the run.
+// The machine may be shared: the 1-minute load average (/proc/loadavg),
+// sampled through the run, and all three at the start of each run.
 const loads: number[] = [];
-const loadSampler = setInterval(() => loads.push(loadavg()[0]!), 5000);
+const loadSampler = setInterval(() => loads.push(readLoadavg()[0]), 5000);
 loadSampler.unref();
+const loadAtStart = readLoadavg();
+const phaseLoads: Array<[string, [number, number, number]]> = [];
+const notePhaseLoad = (phase: string) => phaseLoads.push([phase, readLoadavg()]);
 
 
 /** Polls `check` every `intervalMs` until it returns true; a bounded number of times. */
@@ -78,22 +100,12 @@ async function waitFor(label: string, check: () => Promise<boolean>, intervalMs 
   throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${label}`);
 }
 
-/** Runs fn over items with at most `limit` in flight. */
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        await fn(items[index]!, index);
-      }
-    }),
-  );
-}
+
 
 
 const fmt = (n: number, digits = 1) => formatNumber(n, digits);
 const yes = (ok: boolean) => (ok ? '✅ yes' : '❌ no');
+const signed = (n: number, digits = 0) => (n > 0 ? '+' : '') + fmt(n, digits);
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 const md5Base64 = (data: Uint8Array) => createHash('md5').update(data).digest('base64');
 
@@ -110,6 +122,8 @@ interface Row {
 }
 const rows: Row[] = [];
 const notes: string[] = [];
+/** Run 10: gzip levels per compression path and text. */
+const gzipTables: Array<{ path: string; text: string; results: LevelResult[] }> = [];
 
 try {
   const info = bench.info;
@@ -171,7 +185,7 @@ try {
       lost++;
       reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
     };
-    await pool(ids, 16, async (id) => {
+    await inPool(ids, 16, async (id) => {
       const row = byId.get(id);
       if (!row || row.status !== 'stored' || !row.s3_key || !row.sha256) return miss(`no stored index row`);
       if (remaining.has(id)) return miss('conversation row still present');
@@ -211,11 +225,12 @@ try {
   // A few conversations through both paths first, so neither is measured
   // cold (Deno's JIT, the worker's connection pool, the S3 clients).
   if (SIZES.warmup > 0) {
+    notePhaseLoad('warm-up');
     progress(`warm-up: ${SIZES.warmup} conversations through the worker and PutObject`);
     const warmUsers = await createUsers(db, 2, 'bench-warmup');
     const warm = await createRealisticConversations(db, { users: warmUsers, count: SIZES.warmup, messagesPerConversation: SIZES.messages, seed: 9, corpus: CORPUS });
     const warmDocuments = await buildDocuments(db, warm.map((c) => c.id), new Date().toISOString());
-    await pool([...warmDocuments], SIZES.rawConcurrency, async ([id, json]) => {
+    await inPool([...warmDocuments], SIZES.rawConcurrency, async ([id, json]) => {
       await s3Client.send(new PutObjectCommand({ Bucket: bucket, Key: `bench-warmup/${id}.json.gz`, Body: gzipSync(json) }));
     });
     await db`delete from public.conversations where user_id = any(${warmUsers}::uuid[])`;
@@ -225,6 +240,7 @@ try {
   }
 
   // ======================================================= 1. throughput
+  notePhaseLoad('1');
   progress(`1. creating ${SIZES.conversations} conversations × ${SIZES.messages} messages (realistic text)`);
   const throughputUsers = await createUsers(db, 8, 'bench-throughput');
   const throughputConversations = await createRealisticConversations(db, {
@@ -269,7 +285,7 @@ try {
   const putRaw = async (concurrency: number, half: number) => {
     const objects = rawObjects.filter((o) => halfOf(userOf.get(o.id)!) === half);
     const started = performance.now();
-    await pool(objects, concurrency, async (o) => {
+    await inPool(objects, concurrency, async (o) => {
       await s3Client.send(
         new PutObjectCommand({
           Bucket: bucket,
@@ -288,16 +304,22 @@ try {
   };
   const manualSummaries: unknown[] = [];
   let deleteStatementMs = 0;
+  // CPU of the Deno functions process (it runs the worker) while it archives
+  // the halves: a cross-check of run 7, from outside (/proc/<pid>/stat).
+  let denoCpuMs = 0;
   const archiveHalf = async (half: number) => {
     const users = halves[half]!;
     const expected = throughputConversations.filter((c) => halfOf(c.userId) === half).length;
     await waitIdle('before a throughput half');
+    const denoPid = bench.stack.parts.functions.pid;
+    const denoCpu0 = readProcessCpuMs(denoPid);
     const started = performance.now();
     await db`delete from public.conversations where user_id = any(${users}::uuid[])`;
     deleteStatementMs += performance.now() - started;
     const calls = Array.from({ length: SIZES.workers }, () => callWorker().catch((error) => ({ error: String((error as Error).message) })));
     const ms = await waitArchived(`throughput half ${half + 1}`, users, expected, started);
     manualSummaries.push(...(await Promise.all(calls)));
+    denoCpuMs += readProcessCpuMs(denoPid) - denoCpu0;
     progress(`1. Strata, half ${half + 1}: one DELETE of ${expected} conversations, pg_net wake-up + ${SIZES.workers} extra worker invocation(s): ${fmt(expected / (ms / 1000))} conversations/s (${fmt(ms / 1000, 2)} s)`);
     return ms;
   };
@@ -314,11 +336,14 @@ try {
   strataMs += await archiveHalf(1);
   if (wide) rawWideMs += await putRaw(nominalConcurrency, 1);
   rawMs += await putRaw(SIZES.rawConcurrency, 1);
+  // Kept for run 10 (gzip levels on the same documents).
+  const gzipDocuments = [...documents.values()];
   documents.clear();
   const rawRate = rawObjects.length / (rawMs / 1000);
   const rawWide = wide ? { rate: rawObjects.length / (rawWideMs / 1000) } : null;
   const strataRate = SIZES.conversations / (strataMs / 1000);
-  progress(`1. raw ${fmt(rawRate)} objects/s, Strata ${fmt(strataRate)} conversations/s (the DELETE statements took ${fmt(deleteStatementMs, 0)} ms in all)`);
+  const denoCpuPerConversation = denoCpuMs / SIZES.conversations;
+  progress(`1. raw ${fmt(rawRate)} objects/s, Strata ${fmt(strataRate)} conversations/s (the DELETE statements took ${fmt(deleteStatementMs, 0)} ms in all); Deno process CPU ${fmt(denoCpuMs, 0)} ms = ${fmt(denoCpuPerConversation, 2)} ms per conversation`);
   progress(`1. worker invocations: ${manualSummaries.map((s) => JSON.stringify(s)).join(' ')}`);
 
   progress('1. verifying every archive (HeadObject sha256 vs index) and a downloaded sample');
@@ -326,6 +351,7 @@ try {
   const strataBytesAvg = throughputCheck.rows.reduce((a, r) => a + Number(r.bytes ?? 0), 0) / Math.max(1, throughputCheck.rows.length);
 
   // ======================================================= 2. baseline
+  notePhaseLoad('2');
   progress(`2. baseline: creating ${SIZES.baselineConversations} conversations over ${SIZES.baselineUsers} users`);
   const baselineUsers = await createUsers(db, SIZES.baselineUsers, 'bench-baseline');
   const baselineConversations = await createRealisticConversations(db, {
@@ -340,7 +366,7 @@ try {
   const baselineConcurrentLatencies: number[] = [];
   let baselineErrors = 0;
   const baselineStarted = performance.now();
-  await pool(baselineConversations, SIZES.baselineConcurrency, async (c) => {
+  await inPool(baselineConversations, SIZES.baselineConcurrency, async (c) => {
     const started = performance.now();
     try {
       await baseline.deleteConversation(c.id);
@@ -405,6 +431,7 @@ try {
   };
 
   await waitIdle('before the latency run');
+  notePhaseLoad('3');
   progress(`3. latency (a): ${SIZES.latencyDeletes} sequential owner deletes (PostgREST-style transaction), worker archiving alongside`);
   const seqBeforeLatency = (await db<{ seq: string }[]>`select last_value::text as seq from net.http_request_queue_id_seq`)[0]!.seq;
   const liveLatency = await ownerDeletes(latencyUsers[0]!);
@@ -439,6 +466,7 @@ try {
   const baselineSequentialLost = await countBaselineLost(baselineLatencyConversations);
 
   // ======================================================= 4. HTTP calls per bulk delete
+  notePhaseLoad('4');
   const bulkUserCount = Math.min(10, SIZES.bulkConversations);
   const perUser = Math.ceil(SIZES.bulkConversations / bulkUserCount);
   progress(`4. bulk: creating ${perUser * bulkUserCount} conversations × ${SIZES.bulkMessages} messages with generate_series`);
@@ -478,54 +506,278 @@ try {
   progress('4. verifying every bulk archive');
   const bulkCheck = await verifyStrata(bulkIds, 20);
 
-  // ======================================================= 6. peak memory, one huge conversation
-  progress(`6. one conversation of ${SIZES.bigMessages} messages (~200 B each) with generate_series`);
-  const [bigUser] = await createUsers(db, 1, 'bench-big');
-  const bigId = (await db<{ id: string }[]>`
-    insert into public.conversations (user_id, title) values (${bigUser!}, 'One very long conversation') returning id`)[0]!.id;
-  await db`
-    insert into public.messages (conversation_id, user_id, role, content, tokens, created_at)
-    select ${bigId}::uuid, ${bigUser!}::uuid, case when i % 2 = 1 then 'user' else 'assistant' end,
-           left('Message ' || i || ': ' || repeat(md5(i::text) || ' ', 7), 200), 50,
-           now() - interval '30 days' + make_interval(secs => i)
-      from generate_series(1, ${SIZES.bigMessages}::int) i`;
-  await waitIdle('before the big conversation');
-  // Delete it and, in the same transaction, park the job an hour ahead so the
-  // Deno worker (woken by this very delete) leaves it to the measured process.
-  await db.begin(async (tx) => {
-    await tx`delete from public.conversations where id = ${bigId}`;
-    const parked = await tx`update private.jobs set run_after = now() + interval '1 hour'
-                             where kind = 'archive_conversation' and subject_id = ${bigId} and status = 'pending'`;
-    if (parked.count !== 1) throw new Error('the big conversation delete did not queue a job');
-  });
-  progress('6. archiving it in a separate Node process running drainJobs (measuring its peak RSS)');
-  const child = await runChild(bigId, info);
-  const [bigRow] = await db<{ status: string; sha256: string | null; s3_key: string | null; bytes: string | null; message_count: number | null }[]>`
-    select status, sha256, s3_key, bytes, message_count from public.archived_conversations where conversation_id = ${bigId}`;
-  let bigShaMatches = false;
-  let bigJsonBytes = 0;
-  let bigHeadSha: string | undefined;
-  if (bigRow?.status === 'stored' && bigRow.s3_key) {
-    const head = await s3Client.send(new HeadObjectCommand({ Bucket: bucket, Key: bigRow.s3_key }));
-    bigHeadSha = head.Metadata?.sha256;
-    const object = await s3Client.send(new GetObjectCommand({ Bucket: bucket, Key: bigRow.s3_key }));
-    const hash = createHash('sha256');
-    await pipeline(object.Body as Readable, createGunzip(), async function* (source: AsyncIterable<Buffer>) {
-      for await (const chunk of source) {
-        hash.update(chunk);
-        bigJsonBytes += chunk.length;
-      }
+  // ======================================================= 7. worker CPU per archived conversation
+  // In a worker process of its own (cpu-worker.ts: drainJobs with the real
+  // handlers and the settings' budget), process.cpuUsage() around each
+  // invocation: the quantity jobs/budget.ts counts against WORKER_CPU_BUDGET_MS.
+  notePhaseLoad('7');
+  progress(`7. worker CPU: creating ${SIZES.cpuWarmup} + ${SIZES.cpuConversations} + ${SIZES.cpuProfileConversations} conversations × ${SIZES.messages} messages (realistic text)`);
+  const cpuGroupUsers = async (label: string, count: number, seed: number) => {
+    if (count === 0) return { users: [] as string[], ids: [] as string[] };
+    const users = await createUsers(db, Math.min(4, count), label);
+    const created = await createRealisticConversations(db, { users, count, messagesPerConversation: SIZES.messages, seed, corpus: CORPUS });
+    return { users, ids: created.map((c) => c.id) };
+  };
+  const cpuWarm = await cpuGroupUsers('bench-cpu-warmup', SIZES.cpuWarmup, 71);
+  const cpuMeasured = await cpuGroupUsers('bench-cpu', SIZES.cpuConversations, 72);
+  const cpuProfiled = await cpuGroupUsers('bench-cpu-profile', SIZES.cpuProfileConversations, 73);
+  const cpuAllUsers = [...cpuWarm.users, ...cpuMeasured.users, ...cpuProfiled.users];
+  await waitIdle('before the CPU run');
+  // The relay and the scheduler are paused so that only the measured process
+  // works (its self-wake when its budget is spent waits in the pg_net queue),
+  // and the jobs are parked an hour ahead in the delete's own transaction.
+  await bench.pauseBackground();
+  let cpuChild: CpuChildReport;
+  try {
+    await db.begin(async (tx) => {
+      await tx`delete from public.conversations where user_id = any(${cpuAllUsers}::uuid[])`;
+      await tx`update private.jobs set run_after = now() + interval '1 hour'
+                where kind = 'archive_conversation' and user_id = any(${cpuAllUsers}::uuid[]) and status = 'pending'`;
     });
-    const downloaded = hash.digest('hex');
-    bigShaMatches = downloaded === bigRow.sha256 && bigHeadSha === bigRow.sha256;
+    progress(`7. archiving them in a separate Node process running drainJobs (WORKER_CPU_BUDGET_MS ${process.env.WORKER_CPU_BUDGET_MS ?? 'default 600'}), CPU from process.cpuUsage()`);
+    cpuChild = await runNodeChild<CpuChildReport>('cpu-worker.ts', [JSON.stringify({ warmupUsers: cpuWarm.users, users: cpuMeasured.users, profileUsers: cpuProfiled.users })], '7');
+  } finally {
+    await bench.resumeBackground();
   }
+  const sumOf = (list: CpuInvocation[], field: keyof CpuInvocation) => list.reduce((a, i) => a + Number(i[field]), 0);
+  const cpuDone = sumOf(cpuChild.measured, 'done');
+  const cpuTotalMs = sumOf(cpuChild.measured, 'cpuMs');
+  const cpuPerConversation = cpuTotalMs / Math.max(1, cpuDone);
+  const cpuFull = cpuChild.measured.filter((i) => i.stoppedBy === 'cpu');
+  const cpuPerFullInvocation = cpuFull.length ? percentile(cpuFull.map((i) => i.done), 50) : NaN;
+  const cpuIdleInvocation = percentile(cpuChild.idle.map((i) => i.cpuMs), 50);
+  const cpuProfiledPerConversation = cpuChild.profiled.length ? sumOf(cpuChild.profiled, 'cpuMs') / Math.max(1, sumOf(cpuChild.profiled, 'done')) : NaN;
+  progress(`7. ${cpuDone} conversations, ${fmt(cpuTotalMs, 0)} ms CPU in ${cpuChild.measured.length} invocation(s): ${fmt(cpuPerConversation, 2)} ms per conversation; ${fmt(cpuPerFullInvocation, 0)} per full-budget invocation; an idle invocation ${fmt(cpuIdleInvocation, 1)} ms`);
+  const cpuCheck = await verifyStrata([...cpuWarm.ids, ...cpuMeasured.ids, ...cpuProfiled.ids], 10);
+
+  // ======================================================= 8. fairness: one user's deletes with a flood of file jobs
+  // One user deletes conversations one at a time at a steady rate; latency is
+  // delete → stored in the database's own clock (archived_conversations:
+  // deleted_at is the deleting transaction's time, archived_at the completing
+  // one's). Once with no other work queued, once with real process_file jobs
+  // queued for other users' files (rows in 'uploaded' with small text objects
+  // in S3, queued with private.enqueue_job), the stack's Deno worker doing
+  // all the work, woken as deployed (pg_net per statement, the 5 s sweep).
+  notePhaseLoad('8');
+  progress(`8. fairness: ${SIZES.fairDeletes} conversations for each of two passes, ${SIZES.fairFiles} text files in S3 for the second`);
+  const fairUsers = await createUsers(db, 2, 'bench-fair');
+  const fairPasses = [
+    await createRealisticConversations(db, { users: [fairUsers[0]!], count: SIZES.fairDeletes, messagesPerConversation: SIZES.messages, seed: 81, corpus: CORPUS }),
+    await createRealisticConversations(db, { users: [fairUsers[1]!], count: SIZES.fairDeletes, messagesPerConversation: SIZES.messages, seed: 82, corpus: CORPUS }),
+  ];
+  const fileUsers = SIZES.fairFiles > 0 ? await createUsers(db, Math.min(20, SIZES.fairFiles), 'bench-fair-files') : [];
+  const fileRandom = prng(83);
+  const fairFiles = Array.from({ length: SIZES.fairFiles }, (_, i) => {
+    const id = randomUUID();
+    const userId = fileUsers[i % fileUsers.length]!;
+    const name = `notes-${i}.txt`;
+    const text = CORPUS ? corpusText(CORPUS, fileRandom, true) : assistantText(fileRandom);
+    return { id, user_id: userId, name, original_name: name, s3_key: `files/${userId}/${id}/${name}`, body: Buffer.from(text, 'utf8') };
+  });
+  await inPool(fairFiles, 16, async (f) => {
+    await s3Client.send(new PutObjectCommand({ Bucket: bucket, Key: f.s3_key, Body: f.body, ContentType: 'text/plain' }));
+  });
+  for (let i = 0; i < fairFiles.length; i += 500) {
+    const rows = fairFiles.slice(i, i + 500).map((f) => ({
+      id: f.id, user_id: f.user_id, name: f.name, original_name: f.original_name, size: f.body.length,
+      content_type: 'text/plain', s3_key: f.s3_key, status: 'uploaded', uploaded_at: new Date(),
+    }));
+    await db`insert into public.files ${db(rows)}`;
+  }
+  const fairFileIds = fairFiles.map((f) => f.id);
+  const fileJobs = async () =>
+    (await db<{ pending: number; running: number; done: number; last_done: Date | null }[]>`
+      select count(*) filter (where status = 'pending')::int as pending, count(*) filter (where status = 'running')::int as running,
+             count(*) filter (where status = 'done')::int as done, max(finished_at) as last_done
+        from private.jobs where kind = 'process_file' and subject_id = any(${fairFileIds}::uuid[])`)[0]!;
+
+  const steadyDeletes = async (label: string, conversations: CreatedConversation[]) => {
+    const interval = 1000 / SIZES.fairRatePerSecond;
+    const started = performance.now();
+    let lateMs = 0;
+    for (let i = 0; i < conversations.length; i++) {
+      const wait = started + i * interval - performance.now();
+      if (wait > 0) await sleep(wait);
+      else lateMs = Math.max(lateMs, -wait);
+      await db`delete from public.conversations where id = ${conversations[i]!.id}`;
+    }
+    const windowMs = performance.now() - started;
+    const filesAtEnd = await fileJobs();
+    await waitArchived(`fairness (${label})`, [conversations[0]!.userId], conversations.length, started);
+    const rows = await db<{ ms: number; deleted_at: Date }[]>`
+      select extract(epoch from archived_at - deleted_at)::float * 1000 as ms, deleted_at
+        from public.archived_conversations where conversation_id = any(${conversations.map((c) => c.id)}::uuid[]) and status = 'stored'`;
+    return { latencies: rows.map((r) => r.ms), rows, windowMs, lateMs, filesAtEnd };
+  };
+  const latencyStats = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99), max: Math.max(...values) });
+
+  await waitIdle('before fairness pass A');
+  progress(`8. fairness A: ${SIZES.fairDeletes} deletes at ${SIZES.fairRatePerSecond}/s, nothing else queued`);
+  const fairA = await steadyDeletes('A, nothing queued', fairPasses[0]!);
+  const fairStatsA = latencyStats(fairA.latencies);
+  progress(`8. fairness A: delete → stored p50 ${fmt(fairStatsA.p50, 0)} / p99 ${fmt(fairStatsA.p99, 0)} / max ${fmt(fairStatsA.max, 0)} ms`);
+
+  await waitIdle('before fairness pass B');
+  const filesQueuedAt = new Date();
+  await db`with q as (select private.enqueue_job('process_file', f.id, f.user_id) from public.files f where f.id = any(${fairFileIds}::uuid[])) select count(*) from q`;
+  await db`select private.wake_workers('archive-worker', 2)`;
+  await waitFor('file processing to start', async () => {
+    const jobs = await fileJobs();
+    return jobs.running + jobs.done > 0;
+  }, 50, 15_000);
+  progress(`8. fairness B: ${SIZES.fairFiles} process_file jobs queued and running; the same deletes for another user`);
+  const fairB = await steadyDeletes(`B, ${SIZES.fairFiles} file jobs queued`, fairPasses[1]!);
+  const fairStatsB = latencyStats(fairB.latencies);
+  progress(`8. fairness B: delete → stored p50 ${fmt(fairStatsB.p50, 0)} / p99 ${fmt(fairStatsB.p99, 0)} / max ${fmt(fairStatsB.max, 0)} ms; file jobs at the end of the deletes: ${fairB.filesAtEnd.pending} pending, ${fairB.filesAtEnd.running} running, ${fairB.filesAtEnd.done} done`);
+  await waitFor('every file job to finish', async () => {
+    const jobs = await fileJobs();
+    return jobs.pending + jobs.running === 0;
+  }, 500, Math.max(SIZES.stepTimeoutSeconds, 600) * 1000);
+  const filesFinal = await fileJobs();
+  const filesProcessed = (await db<{ n: number }[]>`select count(*)::int as n from public.files where id = any(${fairFileIds}::uuid[]) and status = 'processed'`)[0]!.n;
+  const filesSeconds = filesFinal.last_done ? (filesFinal.last_done.getTime() - filesQueuedAt.getTime()) / 1000 : NaN;
+  // The deletes made while file jobs were still waiting (the backlog lasted this long).
+  const underBacklog = filesFinal.last_done ? fairB.rows.filter((r) => r.deleted_at.getTime() < filesFinal.last_done!.getTime()) : fairB.rows;
+  const fairStatsBacklog = latencyStats(underBacklog.map((r) => r.ms));
+  const fairRatio = fairStatsB.p99 / fairStatsA.p99;
+  progress(`8. ${filesProcessed}/${SIZES.fairFiles} files processed in ${fmt(filesSeconds, 1)} s after queuing; ${underBacklog.length} of ${SIZES.fairDeletes} deletes were made while file jobs were left; p99 ratio ${fmt(fairRatio, 2)}`);
+  const fairCheck = await verifyStrata([...fairPasses[0]!, ...fairPasses[1]!].map((c) => c.id), 10);
+
+  // ======================================================= 6 and 9. peak memory, one huge conversation
+  /** One conversation of SIZES.bigMessages messages (~200 B of content each) made with generate_series, deleted, its job parked an hour ahead. */
+  const createBigAndDelete = async (label: string) => {
+    const [user] = await createUsers(db, 1, label);
+    const id = (await db<{ id: string }[]>`
+      insert into public.conversations (user_id, title) values (${user!}, 'One very long conversation') returning id`)[0]!.id;
+    await db`
+      insert into public.messages (conversation_id, user_id, role, content, tokens, created_at)
+      select ${id}::uuid, ${user!}::uuid, case when i % 2 = 1 then 'user' else 'assistant' end,
+             left('Message ' || i || ': ' || repeat(md5(i::text) || ' ', 7), 200), 50,
+             now() - interval '30 days' + make_interval(secs => i)
+        from generate_series(1, ${SIZES.bigMessages}::int) i`;
+    await waitIdle(`before the big conversation (${label})`);
+    // Delete it and, in the same transaction, park the job an hour ahead so the
+    // Deno worker (woken by this very delete) leaves it to the measured process.
+    await db.begin(async (tx) => {
+      await tx`delete from public.conversations where id = ${id}`;
+      const parked = await tx`update private.jobs set run_after = now() + interval '1 hour'
+                               where kind = 'archive_conversation' and subject_id = ${id} and status = 'pending'`;
+      if (parked.count !== 1) throw new Error('the big conversation delete did not queue a job');
+    });
+    return id;
+  };
+  /** Its index row, and the object's sha256: index = object metadata = re-hash of the gunzipped download. Keeps the first `keep` bytes of JSON. */
+  const verifyBig = async (id: string, keep = 0) => {
+    const [row] = await db<{ status: string; sha256: string | null; s3_key: string | null; bytes: string | null; message_count: number | null }[]>`
+      select status, sha256, s3_key, bytes, message_count from public.archived_conversations where conversation_id = ${id}`;
+    let shaMatches = false;
+    let jsonBytes = 0;
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    if (row?.status === 'stored' && row.s3_key) {
+      const head = await s3Client.send(new HeadObjectCommand({ Bucket: bucket, Key: row.s3_key }));
+      const object = await s3Client.send(new GetObjectCommand({ Bucket: bucket, Key: row.s3_key }));
+      const hash = createHash('sha256');
+      await pipeline(object.Body as Readable, createGunzip(), async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          hash.update(chunk);
+          jsonBytes += chunk.length;
+          if (keptBytes < keep) {
+            kept.push(chunk);
+            keptBytes += chunk.length;
+          }
+        }
+      });
+      shaMatches = hash.digest('hex') === row.sha256 && head.Metadata?.sha256 === row.sha256;
+    }
+    return { row, shaMatches, jsonBytes, kept: Buffer.concat(kept).subarray(0, keep) };
+  };
+
+  notePhaseLoad('6');
+  progress(`6. one conversation of ${SIZES.bigMessages} messages (~200 B each) with generate_series`);
+  const bigId = await createBigAndDelete('bench-big');
+  progress('6. archiving it in a separate Node process running drainJobs, no CPU limit (measuring its peak RSS)');
+  const child = await runNodeChild<BigChildReport>('one-conversation-worker.ts', [bigId], '6');
+  const big = await verifyBig(bigId);
+  const bigRow = big.row;
+  const bigShaMatches = big.shaMatches;
+  const bigJsonBytes = big.jsonBytes;
   progress(`6. peak RSS ${fmt(child.vmHwmMb ?? NaN)} MB, ${fmt(child.elapsedMs / 1000, 1)} s, status ${bigRow?.status}, sha256 ${bigShaMatches ? 'matches' : 'DOES NOT match'}`);
 
+  notePhaseLoad('9');
+  progress(`9. another conversation of ${SIZES.bigMessages} messages, archived with limits { cpuMs: ${SIZES.bigCpuBudgetMs} } per invocation, one fresh process per invocation`);
+  const budgetId = await createBigAndDelete('bench-big-budget');
+  const budgetRuns: BigChildReport[] = [];
+  const budgetStarted = performance.now();
+  // Paused: a budget-stopped invocation wakes the next through pg_net; the
+  // held wake-up must not reach the Deno worker (the job is re-parked anyway).
+  await bench.pauseBackground();
+  try {
+    for (let i = 0; i < 200; i++) {
+      const run = await runNodeChild<BigChildReport>('one-conversation-worker.ts', [budgetId, String(SIZES.bigCpuBudgetMs)], `9.${i + 1}`);
+      budgetRuns.push(run);
+      if (run.job?.status !== 'pending') break;
+    }
+  } finally {
+    await bench.resumeBackground();
+  }
+  const budgetElapsedMs = performance.now() - budgetStarted;
+  const budgetDrainMs = budgetRuns.reduce((a, r) => a + r.elapsedMs, 0);
+  const budgetPeak = Math.max(...budgetRuns.map((r) => r.vmHwmMb ?? NaN));
+  const budgetDrainPeak = Math.max(...budgetRuns.map((r) => r.drainHwmMb ?? NaN));
+  const budgetCpu = budgetRuns.map((r) => r.cpuMs);
+  const budgetClaimed = budgetRuns.filter((r) => r.summary?.by_kind?.archive_conversation?.claimed === 1).length;
+  const budgetDone = budgetRuns.some((r) => r.summary?.by_kind?.archive_conversation?.done === 1);
+  const budgetParts = budgetRuns.map((r) => r.job?.parts ?? 0);
+  const budgetBig = await verifyBig(budgetId, SIZES.gzipMiB * 1024 * 1024);
+  progress(`9. ${budgetRuns.length} invocations, peak VmHWM ${fmt(budgetPeak)} MB (drain alone ${fmt(budgetDrainPeak)} MB), CPU per invocation ${budgetCpu.map((c) => fmt(c, 0)).join(', ')} ms, ${fmt(budgetElapsedMs / 1000, 1)} s, status ${budgetBig.row?.status}, sha256 ${budgetBig.shaMatches ? 'matches' : 'DOES NOT match'}`);
+
+  // ======================================================= 10. gzip levels
+  // On the benchmark's own text, with the stack idle: the buffered path on
+  // the 10-message documents of run 1, the streamed path on the same
+  // messages joined into one long JSON, and on the start of run 9's JSON.
+  notePhaseLoad('10');
+  progress(`10. gzip levels 1, 6, 9: buffered (${gzipDocuments.length} documents) and streamed (${SIZES.gzipMiB} MiB of each text)`);
+  const realisticStream = (() => {
+    const batches: Buffer[] = [];
+    let total = 0;
+    let batch: Buffer[] = [];
+    for (const document of gzipDocuments) {
+      const text = document.toString('utf8');
+      const start = text.indexOf('"messages":[') + '"messages":['.length;
+      const end = text.lastIndexOf('],"archive_metadata"');
+      batch.push(Buffer.from((total === 0 && batch.length === 0 ? '' : ',') + text.slice(start, end), 'utf8'));
+      // About BATCH (1,000) messages per write, as buildPart reads them.
+      if (batch.length * SIZES.messages >= 1000) {
+        const joined = Buffer.concat(batch);
+        batches.push(joined);
+        total += joined.length;
+        batch = [];
+        if (total >= SIZES.gzipMiB * 1024 * 1024) break;
+      }
+    }
+    if (batch.length) batches.push(Buffer.concat(batch));
+    return batches;
+  })();
+  const bigStream = (() => {
+    // Its messages are ~500 B of JSON each: 1,000 messages per write is ~500 KB.
+    const batches: Buffer[] = [];
+    for (let at = 0; at < budgetBig.kept.length; at += 500 * 1024) batches.push(budgetBig.kept.subarray(at, at + 500 * 1024));
+    return batches;
+  })();
+  gzipTables.push(
+    { path: 'buffered (gzipSync per conversation, archive/upload.ts: level 6 today)', text: `run 1's ${gzipDocuments.length} documents of ${SIZES.messages} messages (real prose)`, results: await measureLevels(gzipDocuments, gzipBuffered) },
+    { path: 'streamed parts (createGzip + Z_SYNC_FLUSH per 1,000 messages, archive/multipart.ts: level 1 today)', text: 'the same messages joined as one long conversation (real prose)', results: await measureLevels(realisticStream, gzipStreamed) },
+    { path: 'streamed parts (as above)', text: `the first ${fmt(budgetBig.kept.length / 1024 / 1024, 0)} MiB of run 9's JSON (generated, md5-hex text)`, results: bigStream.length ? await measureLevels(bigStream, gzipStreamed) : [] },
+  );
+  for (const t of gzipTables) progress(`10. ${t.path} · ${t.text}: ${t.results.map((r) => `level ${r.level}: ${fmt(r.ratio, 4)}, ${fmt(r.cpuMsPerMiB, 1)} ms CPU/MiB`).join('; ')}`);
+
   // ======================================================= the table
-  const strataLost = throughputCheck.lost + latencyCheck.lost + bulkCheck.lost;
-  const strataChecked = throughputIds.length + latencyConversations.length + bulkIds.length;
-  const deepChecked = throughputCheck.deepChecked + latencyCheck.deepChecked + bulkCheck.deepChecked;
-  const deepBad = throughputCheck.deepBad + latencyCheck.deepBad + bulkCheck.deepBad;
+  const checks = [throughputCheck, latencyCheck, bulkCheck, cpuCheck, fairCheck];
+  const strataLost = checks.reduce((a, c) => a + c.lost, 0);
+  const strataChecked = throughputIds.length + latencyConversations.length + bulkIds.length + cpuWarm.ids.length + cpuMeasured.ids.length + cpuProfiled.ids.length + 2 * SIZES.fairDeletes;
+  const deepChecked = checks.reduce((a, c) => a + c.deepChecked, 0);
+  const deepBad = checks.reduce((a, c) => a + c.deepBad, 0);
   const rawRatio = strataRate / rawRate;
   const baselineRatio = strataRate / baselineRate;
   const p50 = percentile(liveLatency.transaction, 50);
@@ -608,9 +860,48 @@ try {
       target: 'stored, sha256 matches',
       met: yes(bigRow?.status === 'stored' && bigShaMatches && bigRow.message_count === SIZES.bigMessages),
     },
+    {
+      metric: `7. Worker CPU per archived conversation (${SIZES.messages} messages, ${fmtInt(rawJsonAvg)} B of JSON on average)`,
+      strata: `${fmt(cpuPerConversation, 2)} ms: ${fmt(cpuTotalMs, 0)} ms for ${fmtInt(cpuDone)} conversations in ${cpuChild.measured.length} invocation(s) of drainJobs in a Node worker process (process.cpuUsage(), what the budget counts); ${fmt(cpuPerFullInvocation, 0)} conversations per invocation that spent its ${fmtInt(Number(process.env.WORKER_CPU_BUDGET_MS ?? 600))} ms; an invocation with nothing due: ${fmt(cpuIdleInvocation, 1)} ms`,
+      reference: `the Deno functions process while it archived run 1 (/proc/<pid>/stat, incl. serving wake-ups and ?wait calls): ${fmt(denoCpuPerConversation, 2)} ms per conversation`,
+      target: '≤ 1 ms (≥ 1,000 per instance before the 1 s soft limit)',
+      met: `${yes(cpuPerConversation <= 1)} (≈ ${fmtInt(1000 / cpuPerConversation)} per 1 s of CPU)`,
+    },
+    {
+      metric: `8. Fairness: one user's archive latency, delete → stored, p50 / p99 / max (${SIZES.fairDeletes} deletes one at a time, ${SIZES.fairRatePerSecond}/s)`,
+      strata: `with ${fmtInt(SIZES.fairFiles)} process_file jobs queued: ${fmt(fairStatsB.p50, 0)} / ${fmt(fairStatsB.p99, 0)} / ${fmt(fairStatsB.max, 0)} ms (the ${underBacklog.length} deletes made while file jobs were still waiting: ${fmt(fairStatsBacklog.p50, 0)} / ${fmt(fairStatsBacklog.p99, 0)} / ${fmt(fairStatsBacklog.max, 0)} ms)`,
+      reference: `nothing else queued: ${fmt(fairStatsA.p50, 0)} / ${fmt(fairStatsA.p99, 0)} / ${fmt(fairStatsA.max, 0)} ms`,
+      target: 'p99 ≤ 2 × nothing queued',
+      met: `${yes(fairRatio <= 2)} (${fmt(fairRatio, 2)} ×)`,
+    },
+    {
+      metric: `9. Peak worker memory, 1 conversation of ${fmtInt(SIZES.bigMessages)} messages, limits { cpuMs: ${SIZES.bigCpuBudgetMs} } per invocation`,
+      strata: `${fmt(budgetPeak)} MB VmHWM, the highest of ${budgetRuns.length} invocations (a fresh Node + tsx process each; the drain alone, VmHWM reset before it: ${fmt(budgetDrainPeak)} MB)`,
+      reference: `in one go without a CPU limit (row 6): ${fmt(peak)} MB (the drain alone: ${fmt(child.drainHwmMb ?? NaN)} MB)`,
+      target: '< 128 MB',
+      met: yes(budgetPeak < 128 && budgetDone),
+    },
+    {
+      metric: '9. Its archive: invocations, elapsed, CPU per invocation, sha256',
+      strata: `${budgetRuns.length} invocations (${budgetClaimed} claimed it), ${budgetParts[budgetParts.length - 1] ?? 0} parts; ${fmt(budgetElapsedMs / 1000, 1)} s in all (${fmt(budgetDrainMs / 1000, 1)} s in the drains, the rest process start-ups); CPU per invocation p50 ${fmt(percentile(budgetCpu, 50), 0)}, max ${fmt(Math.max(...budgetCpu), 0)} ms; ${budgetBig.row?.status ?? 'no row'}, ${fmtInt(Number(budgetBig.row?.bytes ?? NaN))} B gzip, sha256 ${budgetBig.shaMatches ? 'matches (index = object metadata = re-hash of download)' : 'MISMATCH'}`,
+      reference: `row 6: 1 invocation, ${fmt(child.elapsedMs / 1000, 1)} s, ${fmt(child.cpuMs, 0)} ms CPU`,
+      target: 'stored, sha256 matches',
+      met: yes(budgetBig.row?.status === 'stored' && budgetBig.shaMatches && budgetBig.row.message_count === SIZES.bigMessages),
+    },
+    {
+      metric: '10. gzip level 1 / 6 / 9: output ÷ input, CPU ms per MiB of JSON',
+      strata: gzipTables.map((t, i) => `${['buffered', 'streamed, prose', 'streamed, run 9 text'][i]}: ${t.results.map((r) => `${fmt(r.ratio, 3)} · ${fmt(r.cpuMsPerMiB, 1)}`).join(' / ')}`).join('; '),
+      reference: gzipTables.map((t, i) => {
+        const l6 = t.results.find((r) => r.level === 6);
+        const l9 = t.results.find((r) => r.level === 9);
+        return l6 && l9 ? `${['buffered', 'streamed, prose', 'streamed, run 9 text'][i]}: level 9 vs 6 ${signed(100 * (l9.cpuMsPerMiB / l6.cpuMsPerMiB - 1))} % CPU, ${signed(100 * (l9.outputBytes / l6.outputBytes - 1), 2)} % bytes` : '';
+      }).filter(Boolean).join('; '),
+      target: '— (see the gzip table)',
+      met: '—',
+    },
   );
-  if (throughputCheck.reasons || latencyCheck.reasons || bulkCheck.reasons) {
-    notes.push(`Strata losses: ${[throughputCheck.reasons, latencyCheck.reasons, bulkCheck.reasons].filter(Boolean).join('; ')}`);
+  if (checks.some((c) => c.reasons)) {
+    notes.push(`Strata losses: ${checks.map((c) => c.reasons).filter(Boolean).join('; ')}`);
   }
   if (baselineErrors > 0) notes.push(`${baselineErrors} baseline deletes failed.`);
   notes.push(
@@ -626,15 +917,80 @@ try {
     `Worker invocations in run 1 (pg_net wake-up drains in the background; these are the ?wait=true ones): ` +
       manualSummaries.map((s) => `claimed ${(s as { claimed?: number }).claimed ?? '?'}`).join(', ') + '.',
   );
+  // Run 7: where the CPU goes.
+  if (cpuChild.profile) {
+    const p = cpuChild.profile;
+    const profiledCpu = sumOf(cpuChild.profiled, 'cpuMs');
+    notes.push(
+      `Run 7, where the worker's CPU goes: the V8 sampling profiler (node:inspector, the sampler behind \`node --cpu-prof\`, every 200 µs) over the drains of ${fmtInt(sumOf(cpuChild.profiled, 'done'))} more conversations ` +
+        `(${fmt(cpuProfiledPerConversation, 2)} ms CPU per conversation with it on; the main thread was sampled busy for ${fmt(p.busyMs, 0)} ms of the process's ${fmt(profiledCpu, 0)} ms CPU, the rest is other threads: GC helpers, libuv). ` +
+        `Self time by where the code lives: ${p.groups.slice(0, 9).map((g) => `${g.name} ${fmt(100 * g.share, 0)} %`).join(', ')}. ` +
+        `Top functions by self time: ${p.functions.slice(0, 10).map((f) => `${f.name} (${f.where}) ${fmt(100 * f.share, 1)} %`).join(', ')}.`,
+    );
+  }
+  notes.push(
+    `Run 7 invocations (measured): ${cpuChild.measured.map((i) => `${i.done} in ${fmt(i.cpuMs, 0)} ms (${i.stoppedBy})`).join(', ')}; ` +
+      `warm-up before them: ${fmtInt(sumOf(cpuChild.warmup, 'done'))} conversations at ${fmt(sumOf(cpuChild.warmup, 'cpuMs') / Math.max(1, sumOf(cpuChild.warmup, 'done')), 2)} ms each. ` +
+      `The Deno cross-check includes the HTTP wake-ups, the ${SIZES.workers} ?wait=true calls and the sweeps, and ARCHIVE_CONCURRENCY × the drains running at once.`,
+  );
+  notes.push(
+    `Run 8: deletes as the service connection (one statement each, pg_net wake-up per statement), scheduled every ${fmt(1000 / SIZES.fairRatePerSecond, 0)} ms (at most ${fmt(Math.max(fairA.lateMs, fairB.lateMs), 0)} ms behind schedule); ` +
+      `latency = archived_conversations.archived_at − deleted_at (the completing and the deleting transaction's times). ` +
+      `File jobs: ${SIZES.fairFiles} text files of ${fmtInt(fairFiles.reduce((a, f) => a + f.body.length, 0) / Math.max(1, fairFiles.length))} B on average over ${fileUsers.length} other users; ` +
+      `at the end of pass B's deletes ${fairB.filesAtEnd.pending} were pending, ${fairB.filesAtEnd.running} running, ${fairB.filesAtEnd.done} done; all ${filesProcessed} processed ${fmt(filesSeconds, 1)} s after they were queued (${fmt(SIZES.fairFiles / filesSeconds, 0)} files/s), ` +
+      `so ${underBacklog.length} of the ${SIZES.fairDeletes} deletes of pass B met a backlog.`,
+  );
+  notes.push(
+    `Run 9 invocations (one Node process each, limits { cpuMs: ${SIZES.bigCpuBudgetMs} }): CPU ${budgetCpu.map((c) => fmt(c, 0)).join(', ')} ms; ` +
+      `parts after each ${budgetParts.join(', ')}; VmHWM ${budgetRuns.map((r) => fmt(r.vmHwmMb ?? NaN, 0)).join(', ')} MB (start-up alone ${fmt(Math.max(...budgetRuns.map((r) => r.startupHwmMb ?? NaN)), 0)} MB, RSS before the drain ${fmt(percentile(budgetRuns.map((r) => r.rssBeforeMb ?? NaN), 50), 0)} MB); ` +
+      `drain wall ${budgetRuns.map((r) => fmt(r.elapsedMs / 1000, 1)).join(', ')} s. The budget is checked before each part (PART_CPU_MS 300), so an invocation always uploads at least one part whatever it costs.` +
+      (Math.max(...budgetCpu) > 1000 ? ` ${budgetCpu.filter((c) => c > 1000).length} invocation(s) used more than the hosted 1 s soft CPU limit${Math.max(...budgetCpu) > 2000 ? `, ${budgetCpu.filter((c) => c > 2000).length} more than the 2 s hard limit (an instance would be stopped mid-part)` : ''}.` : ''),
+  );
+  notes.push(
+    `Load (1 / 5 / 15-minute, /proc/loadavg) at the start of each run: ${phaseLoads.map(([phase, l]) => `${phase}: ${l.map((v) => fmt(v, 2)).join(' / ')}`).join('; ')}.`,
+  );
 } catch (error) {
   bench.fail('benchmark failed', error);
 } finally {
   await bench.shutdown();
 }
 
-async function runChild(conversationId: string, info: Stack['info']) {
-  return new Promise<{ summary?: { by_kind?: Record<string, { done: number }> }; elapsedMs: number; vmHwmMb: number | null }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'one-conversation-worker.ts'), conversationId], {
+interface BigChildReport {
+  summary?: { claimed?: number; stopped_by?: string; cpu_ms?: number; by_kind?: Record<string, { claimed: number; done: number; released: number }> };
+  elapsedMs: number;
+  cpuMs: number;
+  vmHwmMb: number | null;
+  startupHwmMb: number | null;
+  drainHwmMb: number | null;
+  rssBeforeMb: number | null;
+  job: { status: string; parts: number | null; written: number | null } | null;
+}
+interface CpuInvocation {
+  cpuMs: number;
+  wallMs: number;
+  done: number;
+  claimed: number;
+  stoppedBy: string;
+  budgetCpuMs: number;
+}
+interface CpuChildReport {
+  warmup: CpuInvocation[];
+  idle: CpuInvocation[];
+  measured: CpuInvocation[];
+  profiled: CpuInvocation[];
+  profile: ProfileSummary | null;
+}
+
+/**
+ * Runs one of this folder's worker scripts in its own Node process (with the
+ * stack's S3 and database settings, as the functions get them) and returns
+ * the JSON line it prints last. Its peak RSS is also sampled from outside,
+ * in case it dies before reporting.
+ */
+async function runNodeChild<T extends object>(script: string, args: string[], label: string): Promise<T & { outsideHwmMb: number | null }> {
+  const info = bench.info;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, script), ...args], {
       cwd: PROJECT_ROOT,
       env: {
         ...process.env,
@@ -651,7 +1007,6 @@ async function runChild(conversationId: string, info: Stack['info']) {
     });
     let stdout = '';
     let stderr = '';
-    // Also sample the peak from outside, in case the child dies before reporting.
     let outsideHwmKb = 0;
     const sampler = setInterval(() => {
       try {
@@ -673,12 +1028,13 @@ async function runChild(conversationId: string, info: Stack['info']) {
       clearTimeout(timer);
       const line = stdout.trim().split('\n').pop() ?? '';
       try {
-        const parsed = JSON.parse(line) as { summary?: { by_kind?: Record<string, { done: number }> }; elapsedMs: number; vmHwmMb: number | null };
-        if (parsed.vmHwmMb === null && outsideHwmKb > 0) parsed.vmHwmMb = outsideHwmKb / 1024;
-        progress(`6. child: ${line}`);
+        const parsed = JSON.parse(line) as T & { outsideHwmMb: number | null; vmHwmMb?: number | null };
+        parsed.outsideHwmMb = outsideHwmKb > 0 ? outsideHwmKb / 1024 : null;
+        if ('vmHwmMb' in parsed && parsed.vmHwmMb === null) parsed.vmHwmMb = parsed.outsideHwmMb;
+        progress(`${label}. child: ${line.length > 600 ? line.slice(0, 600) + '…' : line}`);
         resolve(parsed);
       } catch {
-        reject(new Error(`the one-conversation worker exited (code ${code}, signal ${signal}) without a report:\n${stderr.slice(-4000)}`));
+        reject(new Error(`${script} exited (code ${code}, signal ${signal}) without a report:\n${stderr.slice(-4000)}`));
       }
     });
   });
@@ -693,10 +1049,25 @@ if (rows.length > 0) {
     `Sizes: ${SIZES.conversations} conversations × ${SIZES.messages} messages (run 1), ` +
     `${SIZES.baselineConversations} baseline deletes over ${SIZES.baselineUsers} users, ${SIZES.baselineConcurrency} at once (run 2), ` +
     `${SIZES.latencyDeletes} sequential deletes (run 3), bulk delete of ${SIZES.bulkConversations} conversations × ${SIZES.bulkMessages} messages (run 4), ` +
-    `one conversation of ${SIZES.bigMessages} messages (run 6); ${SIZES.workers} extra worker invocation(s) + the pg_net wake-up in run 1; ` +
-    `raw reference ${SIZES.rawConcurrency} PutObjects at once; ARCHIVE_CONCURRENCY ${ARCHIVE.concurrency}; ${TEXT_SOURCE}.`;
-  const machine = `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${fmt(totalmem() / 1024 ** 3, 0)} GB, Node ${process.version}; everything (Postgres, s3rver, Deno, this script) on 127.0.0.1; 1-minute load average during the run: mean ${fmt(loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length))}, max ${fmt(Math.max(0, ...loads))}. Total run ${fmt(totalSeconds, 0)} s.`;
-  const text = `${table}\n\n${sizes}\n\n${machine}\n${notes.length ? '\n' + notes.map((n) => `- ${n}`).join('\n') + '\n' : ''}`;
+    `one conversation of ${SIZES.bigMessages} messages in one go (run 6) and another under limits { cpuMs: ${SIZES.bigCpuBudgetMs} } per invocation (run 9); ` +
+    `${SIZES.cpuConversations} conversations for the worker's CPU after ${SIZES.cpuWarmup} to warm it up, ${SIZES.cpuProfileConversations} more under the profiler (run 7); ` +
+    `${SIZES.fairDeletes} deletes per pass at ${SIZES.fairRatePerSecond}/s with 0 and ${SIZES.fairFiles} process_file jobs queued (run 8); ` +
+    `gzip on run 1's documents and ${SIZES.gzipMiB} MiB of streamed text per text (run 10); ` +
+    `${SIZES.workers} extra worker invocation(s) + the pg_net wake-up in run 1; ` +
+    `raw reference ${SIZES.rawConcurrency} PutObjects at once; ARCHIVE_CONCURRENCY ${ARCHIVE.concurrency}, WORKER_CPU_BUDGET_MS ${process.env.WORKER_CPU_BUDGET_MS ?? '600 (default)'}; ${TEXT_SOURCE}.`;
+  const loadAtEnd = readLoadavg();
+  const machine =
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${fmt(totalmem() / 1024 ** 3, 0)} GB, Node ${process.version}; everything (Postgres, s3rver, Deno, this script) on 127.0.0.1, ` +
+    `on cores shared with other work. Load average (/proc/loadavg, 1 / 5 / 15 min) at the start ${loadAtStart.map((v) => fmt(v, 2)).join(' / ')}, at the end ${loadAtEnd.map((v) => fmt(v, 2)).join(' / ')}; ` +
+    `1-minute load sampled every 5 s during the run: mean ${fmt(loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length))}, max ${fmt(Math.max(0, ...loads))}. Total run ${fmt(totalSeconds, 0)} s.`;
+  const gzipTable = gzipTables.length
+    ? '### gzip levels (run 10)\n\n| compression path | text | level | output ÷ input | CPU ms per MiB of JSON | wall ms per MiB |\n|---|---|---|---|---|---|\n' +
+      gzipTables
+        .flatMap((t) => t.results.map((r) => `| ${t.path} | ${t.text} (${fmt(r.inputBytes / 1024 / 1024, 1)} MiB) | ${r.level} | ${fmt(r.ratio, 4)} | ${fmt(r.cpuMsPerMiB, 1)} | ${fmt(r.wallMsPerMiB, 1)} |`))
+        .join('\n') +
+      '\n\nCPU is process.cpuUsage() (every thread) around the compression alone, the median of 3 rounds with the levels in a rotating order; the streamed path compresses on libuv\'s thread pool, so wall time there includes the hand-offs.\n\n'
+    : '';
+  const text = `${table}\n\n${sizes}\n\n${machine}\n\n${gzipTable}${notes.length ? 'Notes:\n\n' + notes.map((n) => `- ${n}`).join('\n') + '\n' : ''}`;
   process.stdout.write(`\n${text}`);
   await writeFile(
     path.join(BENCH_DIR, 'RESULTS.md'),

@@ -6,6 +6,7 @@
 // memory for each. Prints one markdown table (also written to
 // bench/files/RESULTS.md) and stops the stack.
 // Run: node --import tsx bench/files/run.ts
+import { inPool } from '../../supabase/functions/_shared/pool.ts';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -63,14 +64,8 @@ async function waitFor(label: string, check: () => Promise<boolean>, intervalMs:
 }
 
 /** Runs fn over 0..count-1 with at most `limit` in flight. */
-async function pool(count: number, limit: number, fn: (index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, count) }, async () => {
-      while (next < count) await fn(next++);
-    }),
-  );
-}
+const pool = (count: number, limit: number, fn: (index: number) => Promise<void>) =>
+  inPool(Array.from({ length: count }, (_, i) => i), limit, fn);
 
 
 const fmt = (n: number, digits = 1) => formatNumber(n, digits);

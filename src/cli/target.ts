@@ -2,7 +2,7 @@
 // names a database (SUPABASE_DB_URL, plus the S3 variables), else the local
 // stack started by `npm start`.
 import type { EnvGetter } from '../../supabase/functions/_shared/config.ts';
-import { readState } from '../dev/state.ts';
+import { functionsEnvOf, readState } from '../dev/state.ts';
 import { CliError } from './output.ts';
 import { stateDir } from './project.ts';
 
@@ -12,16 +12,7 @@ export async function resolveTargetEnv(): Promise<{ env: EnvGetter; source: 'env
   if (!info) {
     throw new CliError('no_target', 'Set SUPABASE_DB_URL (and the S3 variables) for a deployment, or start the local stack with "npm start".');
   }
-  const local: Record<string, string> = {
-    SUPABASE_DB_URL: info.dbUrl,
-    SUPABASE_SERVICE_ROLE_KEY: info.serviceRoleKey,
-    AWS_ACCESS_KEY_ID: info.s3AccessKeyId,
-    AWS_SECRET_ACCESS_KEY: info.s3SecretAccessKey,
-    AWS_REGION: info.s3Region,
-    S3_BUCKET_NAME: info.s3Bucket,
-    S3_ENDPOINT: info.s3Endpoint,
-    S3_FORCE_PATH_STYLE: 'true',
-  };
+  const local = functionsEnvOf(info);
   // Variables set in the shell still win (e.g. S3_PREFIX or archive settings).
   return { env: (name) => process.env[name] ?? local[name], source: 'local stack' };
 }

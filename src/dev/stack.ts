@@ -14,7 +14,7 @@ import { freePort } from './ports.ts';
 import { startRelay, type RelayHandle } from './relay.ts';
 import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startS3, type S3Handle } from './s3.ts';
 import { startScheduler, type SchedulerHandle } from './scheduler.ts';
-import { acquireLock, writeState, type StackInfo } from './state.ts';
+import { acquireLock, writeState, type StackInfo, functionsEnvOf } from './state.ts';
 
 export type Part = 'db' | 'migrations' | 's3' | 'functions' | 'gateway' | 'relay' | 'scheduler' | 'stack';
 export type StackLog = (part: Part, line: string) => void;
@@ -81,17 +81,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       denoDir: options.denoDir,
       log: (l) => log('functions', l),
       env: {
-        SUPABASE_URL: apiUrl,
-        SUPABASE_ANON_KEY: anonKey,
-        SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
-        SUPABASE_DB_URL: postgres.url,
-        AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
-        AWS_REGION: LOCAL_S3_REGION,
-        S3_BUCKET_NAME: bucket,
-        S3_ENDPOINT: s3.endpoint,
-        S3_FORCE_PATH_STYLE: 'true',
-        S3_SSE: 'none',
+        ...functionsEnvOf({
+          apiUrl, anonKey, serviceRoleKey, dbUrl: postgres.url, s3Endpoint: s3.endpoint, s3Bucket: bucket, s3Region: LOCAL_S3_REGION,
+          s3AccessKeyId: LOCAL_S3_CREDENTIALS.accessKeyId, s3SecretAccessKey: LOCAL_S3_CREDENTIALS.secretAccessKey,
+        }),
         ...options.functionEnv,
       },
     });

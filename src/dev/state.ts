@@ -22,6 +22,27 @@ export interface StackInfo {
   stateDir: string;
 }
 
+/**
+ * The environment a function sees on this stack, as Supabase gives it to a
+ * hosted function (the default secrets) plus the S3 secrets of the local
+ * server: one mapping for the functions host, the CLI, the tests and the benches.
+ */
+export function functionsEnvOf(info: Pick<StackInfo, 'apiUrl' | 'anonKey' | 'serviceRoleKey' | 'dbUrl' | 's3AccessKeyId' | 's3SecretAccessKey' | 's3Region' | 's3Bucket' | 's3Endpoint'>): Record<string, string> {
+  return {
+    SUPABASE_URL: info.apiUrl,
+    SUPABASE_ANON_KEY: info.anonKey,
+    SUPABASE_SERVICE_ROLE_KEY: info.serviceRoleKey,
+    SUPABASE_DB_URL: info.dbUrl,
+    AWS_ACCESS_KEY_ID: info.s3AccessKeyId,
+    AWS_SECRET_ACCESS_KEY: info.s3SecretAccessKey,
+    AWS_REGION: info.s3Region,
+    S3_BUCKET_NAME: info.s3Bucket,
+    S3_ENDPOINT: info.s3Endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    S3_SSE: 'none',
+  };
+}
+
 export class AlreadyRunningError extends Error {
   override readonly name = 'AlreadyRunningError' as const;
   constructor(readonly pid: number, readonly stateDir: string) {

@@ -11,6 +11,7 @@ import {
   PutPublicAccessBlockCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { s3StatusOf } from '../../supabase/functions/_shared/s3/errors.ts';
 import type { EnvGetter, S3Config } from '../../supabase/functions/_shared/config.ts';
 
 type ConfiguredS3 = Extract<S3Config, { configured: true }>;
@@ -27,8 +28,9 @@ export const LIFECYCLE_WARNINGS = [
 ];
 
 function refusal(error: unknown): string {
-  const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
-  return `${e.name ?? e.Code ?? 'Error'}${e.$metadata?.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode})` : ''}`;
+  const e = error as { name?: string; Code?: string };
+  const status = s3StatusOf(error);
+  return `${e.name ?? e.Code ?? 'Error'}${status ? ` (HTTP ${status})` : ''}`;
 }
 
 export async function setupBucket(s3: S3Client, config: ConfiguredS3, env: EnvGetter): Promise<{ outcomes: SettingOutcome[]; warnings: string[] }> {

@@ -13,6 +13,7 @@ import type { S3Config } from '../../supabase/functions/_shared/config.ts';
 import type { Sql } from '../../supabase/functions/_shared/db/client.ts';
 import { DOCUMENT_TYPES, displayName, safeFileName, sniffMatches } from '../../supabase/functions/_shared/files/types.ts';
 import { isUuid } from '../../supabase/functions/_shared/ids.ts';
+import { sseParams } from '../../supabase/functions/_shared/s3/client.ts';
 import { fileKey } from '../../supabase/functions/_shared/s3/keys.ts';
 
 type ConfiguredS3 = Extract<S3Config, { configured: true }>;
@@ -153,7 +154,7 @@ export async function migrateLocal(options: {
     }
     await s3.send(new PutObjectCommand({
       Bucket: config.bucket, Key: key, Body: bytes, ContentType: contentType,
-      Metadata: { sha256 }, ...(config.sse === 'none' ? {} : { ServerSideEncryption: config.sse }),
+      Metadata: { sha256 }, ...sseParams(config),
     }));
     await sql.begin(async (tx) => {
       await tx`

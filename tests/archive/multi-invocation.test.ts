@@ -7,7 +7,7 @@ import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteHeld, runLocalWorker, waitForArchived } from '../helpers/archive.ts';
+import { archiveHeldHere, deleteHeld, runLocalWorker, waitForArchived } from '../helpers/archive.ts';
 import { connect, createUser, type Sql } from '../helpers/db.ts';
 import { directS3 } from '../helpers/s3.ts';
 
@@ -30,14 +30,15 @@ describe('an archive larger than one invocation', () => {
              now() + n * interval '1 microsecond'
         from generate_series(1, ${messages}) n`;
     await deleteHeld(sql, [id]);
-    await sql`update private.jobs set run_after = now() where subject_id = ${id}`;
 
     const env = { ARCHIVE_STREAM_ABOVE_BYTES: String(1024 * 1024), ARCHIVE_PART_BYTES: String(5 * 1024 * 1024) };
-    // A budget for about one part: the first invocation uploads, saves its progress and gives the job back.
-    const first = await runLocalWorker(env, { cpuMs: 350 });
-    expect(first.by_kind.archive_conversation).toMatchObject({ claimed: 1, released: 1, done: 0 });
-    const [saved] = await sql`select status, attempts, payload -> 'multipart' as progress from private.jobs where subject_id = ${id}`;
-    expect(saved).toMatchObject({ status: 'pending', attempts: 0 });
+    // The first invocation, here, with a budget for about one part: it uploads,
+    // saves its progress in the job and gives the job back.
+    const first = await archiveHeldHere(sql, id, env, { cpuMs: 350 });
+    expect(first).toEqual({ outcome: 'yielded', upload: 'multipart' });
+    const [saved] = await sql`select status, attempts, run_after <= now() as due, payload -> 'multipart' as progress
+                                from private.jobs where subject_id = ${id}`;
+    expect(saved).toMatchObject({ status: 'pending', attempts: 0, due: true });
     expect(saved!.progress.parts.length).toBeGreaterThanOrEqual(1);
     expect(saved!.progress.written).toBeGreaterThan(0);
     expect(saved!.progress.written).toBeLessThan(messages);

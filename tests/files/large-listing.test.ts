@@ -5,6 +5,7 @@
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
+import { inPool } from '../../supabase/functions/_shared/pool.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { analysisKey, analysisRoot, archiveKey, fileKey, userPrefixes } from '../../supabase/functions/_shared/s3/keys.ts';
 import { deleteEverything, listKeys } from '../../supabase/functions/_shared/s3/objects.ts';
@@ -34,14 +35,7 @@ function strata(args: string[], env: Record<string, string> = {}): Promise<{ cod
 /** Puts small objects straight to the S3 server, a few at a time. */
 async function putAll(keys: string[], concurrency = 16): Promise<void> {
   const { s3, bucket } = directS3();
-  let next = 0;
-  const worker = async () => {
-    while (next < keys.length) {
-      const key = keys[next++]!;
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x' }));
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  await inPool(keys, concurrency, async (key) => void (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x' }))));
 }
 
 async function keysUnder(prefix: string): Promise<string[]> {

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { signJwt } from '../../src/auth/jwt.ts';
+import { functionsEnvOf } from '../../src/dev/state.ts';
 import { archiveConversation } from '../../supabase/functions/_shared/archive/jobs.ts';
 import { readArchiveSettings } from '../../supabase/functions/_shared/archive/settings.ts';
 import type { BudgetLimits } from '../../supabase/functions/_shared/jobs/budget.ts';
@@ -107,14 +108,9 @@ export async function runEdgeWorker(): Promise<DrainSummary> {
 export function functionEnv(overrides: Record<string, string | undefined> = {}): (name: string) => string | undefined {
   const stack = inject('stack');
   const values: Record<string, string | undefined> = {
-    SUPABASE_DB_URL: stack.dbUrl,
-    SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey,
-    AWS_ACCESS_KEY_ID: stack.s3AccessKeyId,
-    AWS_SECRET_ACCESS_KEY: stack.s3SecretAccessKey,
-    AWS_REGION: stack.s3Region,
-    S3_BUCKET_NAME: stack.s3Bucket,
+    ...functionsEnvOf(stack),
+    // The functions reach S3 through the fault proxy.
     S3_ENDPOINT: inject('functionsS3Endpoint'),
-    S3_FORCE_PATH_STYLE: 'true',
     ...TEST_FUNCTION_ENV,
     ...overrides,
   };
@@ -162,7 +158,7 @@ export async function release(sql: Sql, ids: string[]): Promise<void> {
 }
 
 /** Claims one held job by its conversation id and archives it in this process, whatever other workers do. */
-export async function archiveHeldHere(sql: Sql, conversationId: string, overrides: Record<string, string | undefined> = {}) {
+export async function archiveHeldHere(sql: Sql, conversationId: string, overrides: Record<string, string | undefined> = {}, limits: Partial<BudgetLimits> = {}) {
   const env = functionEnv(overrides);
   const s3Config = readS3Config(env);
   const workerId = `test-${randomUUID().slice(0, 8)}`;
@@ -182,7 +178,7 @@ export async function archiveHeldHere(sql: Sql, conversationId: string, override
         s3Config: s3Config as ConfiguredS3,
         settings,
         workerId,
-        budget: startBudget({ cpuMs: 3_600_000, wallMs: 600_000, memoryBytes: 8 * 1024 ** 3 }),
+        budget: startBudget({ cpuMs: 3_600_000, wallMs: 600_000, memoryBytes: 8 * 1024 ** 3, ...limits }),
         log: () => {},
       },
       { ...job, kind: 'archive_conversation', payload: { generation: job.generation } },

@@ -1,16 +1,7 @@
 // Every S3 key Strata writes (s3/keys.ts) and every stored reference it reads
 // back (s3/refs.ts): the shapes, the optional prefix, and what is refused.
 import { describe, expect, it } from 'vitest';
-import {
-  analysisKey,
-  analysisRoot,
-  archiveKey,
-  fileIncomingKey,
-  fileKey,
-  parseArchiveKey,
-  userAnalysisPrefix,
-  userPrefixes,
-} from '../../supabase/functions/_shared/s3/keys.ts';
+import { analysisKey, analysisRoot, archiveKey, archiveListingKey, extractedTextKey, fileIncomingKey, fileKey, isArchiveListingKey, parseArchiveKey, userAnalysisPrefix, userPrefixes } from '../../supabase/functions/_shared/s3/keys.ts';
 import { InvalidReferenceError, normalizeStoredRef } from '../../supabase/functions/_shared/s3/refs.ts';
 
 const USER = '0b6f1a52-3c4d-4e5f-8a9b-0c1d2e3f4a5b';
@@ -218,5 +209,17 @@ describe('normalizeStoredRef', () => {
     }
     expect(caught).toBeInstanceOf(InvalidReferenceError);
     expect((caught as Error).name).toBe('InvalidReferenceError');
+  });
+});
+
+describe('derived keys live in keys.ts too', () => {
+  const user = '11111111-2222-4333-8444-555555555555';
+  it('the extracted text sits beside its file, the listing in the user folder', () => {
+    expect(extractedTextKey(`p/files/${user}/${user}/a.pdf`)).toBe(`p/files/${user}/${user}/extracted.txt`);
+    expect(archiveListingKey('p', user)).toBe(`p/archived_conversations/${user}/metadata.json`);
+    expect(archiveListingKey('', user)).toBe(`archived_conversations/${user}/metadata.json`);
+    expect(isArchiveListingKey(archiveListingKey('p', user))).toBe(true);
+    expect(isArchiveListingKey(`files/${user}/${user}/metadata.json`)).toBe(false);
+    expect(() => archiveListingKey('', '../x')).toThrow();
   });
 });

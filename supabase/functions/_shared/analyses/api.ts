@@ -18,11 +18,13 @@ import { json } from '../http/respond.ts';
 import { Router } from '../http/router.ts';
 import { withHttp, type Handler } from '../http/serve.ts';
 import { parseOr400 } from '../http/validate.ts';
+import type { Tables } from '../database.types.ts';
 import { createS3Client } from '../s3/client.ts';
 import { describeS3Error } from '../s3/objects.ts';
 import { putAnalysisDocument, readAnalysisDocument } from './store.ts';
 
-type Row = Record<string, unknown> & { id: string; s3_key: string; sha256: string; size: number; created_at: string };
+// An analyses row as to_jsonb gives it: the generated table type.
+type Row = Tables<'analyses'>;
 
 export function createAnalysesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Client | null } = {}): Handler {
   const platform = readPlatformConfig(env);

@@ -3,6 +3,8 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import type { S3Config } from '../config.ts';
+import { sseParams } from '../s3/client.ts';
+import { isS3NotFound } from '../s3/errors.ts';
 import { analysisKey } from '../s3/keys.ts';
 
 type ConfiguredS3 = Extract<S3Config, { configured: true }>;
@@ -33,7 +35,7 @@ export async function putAnalysisDocument(
       ContentType: 'application/json',
       ContentMD5: createHash('md5').update(bytes).digest('base64'),
       Metadata: { sha256, 'user-id': userId, 'analysis-id': id },
-      ...(config.sse === 'none' ? {} : { ServerSideEncryption: config.sse }),
+      ...sseParams(config),
     }),
   );
   return { id, s3_key: key, size: bytes.length, sha256 };
@@ -46,7 +48,7 @@ export async function readAnalysisDocument(s3: S3Client, config: ConfiguredS3, k
     const bytes = await object.Body!.transformToByteArray();
     return createHash('sha256').update(bytes).digest('hex') === sha256 ? new TextDecoder().decode(bytes) : null;
   } catch (error) {
-    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
+    if (isS3NotFound(error)) return null;
     throw error;
   }
 }

@@ -24,7 +24,8 @@ import type { ClaimedJob, JobContext } from '../jobs/registry.ts';
 import { ARCHIVE_FORMAT_VERSION } from './document.ts';
 import { ResumableSha256, type Sha256State } from './sha256.ts';
 import type { SnapshotHead } from './snapshot.ts';
-import { FORMAT_VERSION, objectMetadata, sseParams, type ArchiveTarget, type StoredArchive } from './upload.ts';
+import { sseParams } from '../s3/client.ts';
+import { FORMAT_VERSION, objectMetadata, type ArchiveTarget, type StoredArchive } from './upload.ts';
 
 /** What the job's payload keeps between invocations. */
 export interface MultipartProgress {

@@ -2,7 +2,7 @@
 // archive time. A mismatch (or a missing object) is never handed on as a
 // good document.
 //
-// The object is streamed (S3 body → gunzip → sha256) so that memory stays
+// The object is streamed (S3 body → gunzip, every member → sha256) so that memory stays
 // bounded whatever the archive's size (an Edge Function instance has 256 MB):
 // - up to `wholeMaxBytes` of JSON the document is read whole and verified
 //   before anyone sees a byte, so a corrupt archive is a clean 422;
@@ -12,6 +12,7 @@
 //   silently wrong document).
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash, type Hash } from 'node:crypto';
+import { createGunzip } from 'node:zlib';
 import type { EnvGetter } from '../config.ts';
 import { AppError, errors } from '../http/errors.ts';
 import { describeS3Error } from '../s3/objects.ts';
@@ -116,6 +117,39 @@ async function openObject(s3: S3Client, bucket: string, key: string, timeoutMs: 
 }
 
 /**
+ * gunzip as a web TransformStream. node:zlib rather than DecompressionStream:
+ * multipart archives hold one gzip member per part, and Deno's
+ * DecompressionStream stops at the end of the first member.
+ */
+function gunzipStream(): TransformStream<Uint8Array, Uint8Array> {
+  const gunzip = createGunzip();
+  let failure: unknown = null;
+  return new TransformStream<Uint8Array, Uint8Array>({
+    start(controller) {
+      gunzip.on('data', (chunk: Uint8Array) => controller.enqueue(chunk));
+      gunzip.on('error', (error) => {
+        failure ??= error;
+        controller.error(error);
+      });
+    },
+    transform(chunk) {
+      return new Promise<void>((resolve, reject) => {
+        if (failure) return reject(failure);
+        gunzip.write(chunk, (error) => (error || failure ? reject(error ?? failure) : resolve()));
+      });
+    },
+    flush() {
+      return new Promise<void>((resolve, reject) => {
+        if (failure) return reject(failure);
+        gunzip.once('end', () => resolve());
+        gunzip.once('error', reject);
+        gunzip.end();
+      });
+    },
+  });
+}
+
+/**
  * Reads the archive at `key`, checking it against `expectedSha256`. Errors
  * before anything is returned are AppErrors: archive_corrupt (missing
  * object, not gzip, wrong sha256) or storage_unavailable.
@@ -129,8 +163,7 @@ export async function readArchive(
 ): Promise<ArchiveRead> {
   const log = options.log ?? console.error;
   const raw = await openObject(s3, bucket, key, options.timeoutMs ?? 30_000, log);
-  const gunzip = new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>;
-  const reader = raw.pipeThrough(gunzip).getReader();
+  const reader = raw.pipeThrough(gunzipStream()).getReader();
   const hash = createHash('sha256');
   const chunks: Uint8Array[] = [];
   let bytes = 0;

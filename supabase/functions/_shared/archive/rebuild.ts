@@ -10,7 +10,10 @@
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.ts';
 import type { Sql } from '../db/client.ts';
-import { parseArchiveKey } from '../s3/keys.ts';
+import { sseParams } from '../s3/client.ts';
+import { s3StatusOf } from '../s3/errors.ts';
+import { inPool } from '../pool.ts';
+import { archiveListingKey, parseArchiveKey } from '../s3/keys.ts';
 import { describeS3Error, listFolders, listKeys } from '../s3/objects.ts';
 
 type ConfiguredS3 = Extract<S3Config, { configured: true }>;
@@ -63,7 +66,7 @@ async function headWithRetry(s3: S3Client, bucket: string, key: string) {
     try {
       return await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     } catch (error) {
-      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const status = s3StatusOf(error);
       if (status === 404) return 'vanished' as const;
       if (attempt >= 3 || (status !== undefined && status < 500)) return `unreadable: ${describeS3Error('HeadObject', error)}`;
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
@@ -98,46 +101,40 @@ export async function rebuildIndex(options: {
 
   const entries: Entry[] = [];
   let done = 0;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(16, keys.length) }, async () => {
-      while (next < keys.length) {
-        const key = keys[next++]!;
-        const ids = parseArchiveKey(config.prefix, key)!;
-        const head = await headWithRetry(s3, config.bucket, key);
-        if (head === 'vanished' || typeof head === 'string') {
-          if (head === 'vanished') report.vanished++;
-          else report.invalid.push({ key, reason: head });
-          options.onProgress?.(++done, keys.length);
-          continue;
-        }
-        const m = head.Metadata ?? {};
-        const reason =
-          !/^[0-9a-f]{64}$/.test(m['sha256'] ?? '') ? 'no sha256 in metadata'
-          : m['conversation-id'] !== ids.conversationId || m['user-id'] !== ids.userId ? 'metadata ids do not match the key'
-          : !m['archived-at'] || !m['created-at'] ? 'no dates in metadata'
-          : null;
-        if (reason) report.invalid.push({ key, reason });
-        else {
-          entries.push({
-            key,
-            conversationId: ids.conversationId,
-            generation: ids.generation,
-            userId: ids.userId,
-            sha256: m['sha256']!,
-            messageCount: Number(m['message-count'] ?? 0),
-            bytes: head.ContentLength ?? 0,
-            createdAt: m['created-at']!,
-            archivedAt: head.LastModified?.toISOString() ?? m['archived-at']!,
-            deletedAt: m['archived-at']!,
-            title: decodeTitle(m['title']),
-            formatVersion: Number(m['format-version'] ?? 1),
-          });
-        }
-        options.onProgress?.(++done, keys.length);
-      }
-    }),
-  );
+  await inPool(keys, 16, async (key) => {
+    const ids = parseArchiveKey(config.prefix, key)!;
+    const head = await headWithRetry(s3, config.bucket, key);
+    if (head === 'vanished' || typeof head === 'string') {
+      if (head === 'vanished') report.vanished++;
+      else report.invalid.push({ key, reason: head });
+      options.onProgress?.(++done, keys.length);
+      return;
+    }
+    const m = head.Metadata ?? {};
+    const reason =
+      !/^[0-9a-f]{64}$/.test(m['sha256'] ?? '') ? 'no sha256 in metadata'
+      : m['conversation-id'] !== ids.conversationId || m['user-id'] !== ids.userId ? 'metadata ids do not match the key'
+      : !m['archived-at'] || !m['created-at'] ? 'no dates in metadata'
+      : null;
+    if (reason) report.invalid.push({ key, reason });
+    else {
+      entries.push({
+        key,
+        conversationId: ids.conversationId,
+        generation: ids.generation,
+        userId: ids.userId,
+        sha256: m['sha256']!,
+        messageCount: Number(m['message-count'] ?? 0),
+        bytes: head.ContentLength ?? 0,
+        createdAt: m['created-at']!,
+        archivedAt: head.LastModified?.toISOString() ?? m['archived-at']!,
+        deletedAt: m['archived-at']!,
+        title: decodeTitle(m['title']),
+        formatVersion: Number(m['format-version'] ?? 1),
+      });
+    }
+    options.onProgress?.(++done, keys.length);
+  });
 
   // One generation per conversation: the most recently stored.
   entries.sort((a, b) => b.archivedAt.localeCompare(a.archivedAt));
@@ -215,10 +212,10 @@ export async function rebuildIndex(options: {
       await s3.send(
         new PutObjectCommand({
           Bucket: config.bucket,
-          Key: `${root}${userId}/metadata.json`,
+          Key: archiveListingKey(config.prefix, userId),
           Body: JSON.stringify(document, null, 2),
           ContentType: 'application/json',
-          ...(config.sse === 'none' ? {} : { ServerSideEncryption: config.sse }),
+          ...sseParams(config),
         }),
       );
       report.metadata_files++;

@@ -10,6 +10,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.ts';
+import { sseParams } from '../s3/client.ts';
 import { writeDocument } from './document.ts';
 import type { SnapshotHead, SnapshotReader } from './snapshot.ts';
 
@@ -52,7 +53,6 @@ export function objectMetadata(head: SnapshotHead, conversationId: string, sha25
 
 export const FORMAT_VERSION = 1;
 
-export const sseParams = (config: ConfiguredS3) => (config.sse === 'none' ? {} : { ServerSideEncryption: config.sse });
 
 export interface ArchiveTarget {
   s3: S3Client;

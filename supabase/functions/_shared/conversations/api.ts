@@ -2,6 +2,7 @@
 // runs its SQL as the caller (role authenticated, request.jwt.claims), so RLS
 // decides what exists; the service role only reads project-wide stats.
 import { callerOf, requireUser } from '../auth/caller.ts';
+import type { Tables } from '../database.types.ts';
 import { readPlatformConfig, type EnvGetter } from '../config.ts';
 import { asUser, type Tx } from '../db/as-user.ts';
 import { createSql, type Sql } from '../db/client.ts';
@@ -17,7 +18,9 @@ import { exportConversation } from './export.ts';
 import { readConversationLimits } from './limits.ts';
 import { oversize, schemas } from './schemas.ts';
 
-type Row = Record<string, unknown> & { id: string };
+// Rows as to_jsonb gives them: the generated table types.
+type Conversation = Tables<'conversations'>;
+type Message = Tables<'messages'>;
 
 export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } = {}): Handler {
   const platform = readPlatformConfig(env);
@@ -35,8 +38,8 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
   const body = (request: Request) => readJsonBody(request, maxBody);
 
   /** The caller's live conversation, or 404 (missing, another user's, deleted or expired). */
-  const visibleConversation = async (tx: Tx, id: string): Promise<Row> => {
-    const [row] = await tx<{ row: Row }[]>`select to_jsonb(c) as row from public.conversations c where c.id = ${id}`;
+  const visibleConversation = async (tx: Tx, id: string): Promise<Conversation> => {
+    const [row] = await tx<{ row: Conversation }[]>`select to_jsonb(c) as row from public.conversations c where c.id = ${id}`;
     if (!row) throw errors.notFound('Conversation');
     return row.row;
   };
@@ -48,7 +51,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
       const tooBig = oversize(limits, { metadata: input.metadata });
       if (tooBig) throw errors.payloadTooLarge(`The conversation ${tooBig}.`);
       const row = await asUser(sql, caller.claims, async (tx) => {
-        const [created] = await tx<{ row: Row }[]>`
+        const [created] = await tx<{ row: Conversation }[]>`
           insert into public.conversations (title, metadata, expires_at)
           values (${input.title ?? null}, ${tx.json((input.metadata ?? {}) as never)},
                   ${input.ttl_hours ? tx`now() + make_interval(hours => ${input.ttl_hours})` : null})
@@ -61,7 +64,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
       const caller = requireUser(request);
       const { limit, cursor } = parseOr400(schema.listQuery, query(url), 'query');
       const after = cursor ? decodeCursor(cursor) : null;
-      const rows = await asUser(sql, caller.claims, (tx) => tx<{ row: Row; message_count: number }[]>`
+      const rows = await asUser(sql, caller.claims, (tx) => tx<{ row: Conversation; message_count: number }[]>`
         select to_jsonb(c) as row,
                (select count(*)::int from public.messages m where m.conversation_id = c.id) as message_count
           from public.conversations c
@@ -91,7 +94,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
       const older = before ? decodeCursor(before, 'before cursor') : null;
       return asUser(sql, caller.claims, async (tx) => {
         const conversation = await visibleConversation(tx, id);
-        const rows = await tx<{ row: Row }[]>`
+        const rows = await tx<{ row: Message }[]>`
           select to_jsonb(m) as row from public.messages m
            where m.conversation_id = ${id}
              and ${older ? tx`(m.created_at, m.id) < (${older[0]}::text::timestamptz, ${older[1]}::uuid)` : tx`true`}
@@ -114,7 +117,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
       if (tooBig) throw errors.payloadTooLarge(`The message ${tooBig}.`);
       const row = await asUser(sql, caller.claims, async (tx) => {
         await visibleConversation(tx, id);
-        const [created] = await tx<{ row: Row }[]>`
+        const [created] = await tx<{ row: Message }[]>`
           insert into public.messages (conversation_id, role, content, metadata, feedback, model, tokens, duration_ms)
           values (${id}, ${input.role}, ${input.content}, ${tx.json((input.metadata ?? {}) as never)}, ${input.feedback ?? null},
                   ${input.model ?? null}, ${input.tokens ?? null}, ${input.duration_ms ?? null})
@@ -130,7 +133,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
       const input = parseOr400(schema.feedback, await body(request), 'feedback');
       const row = await asUser(sql, caller.claims, async (tx) => {
         await visibleConversation(tx, id);
-        const [updated] = await tx<{ row: Row }[]>`
+        const [updated] = await tx<{ row: Message }[]>`
           update public.messages set feedback = ${input.feedback}
            where id = ${messageId} and conversation_id = ${id}
           returning to_jsonb(messages) as row`;

@@ -1,5 +1,6 @@
 // Limits of the conversations API, from the environment, with safe defaults.
 import type { EnvGetter } from '../config.ts';
+import { readInt } from '../settings.ts';
 
 export interface ConversationLimits {
   maxContentBytes: number;
@@ -9,12 +10,6 @@ export interface ConversationLimits {
   maxPageSize: number;
   defaultHistory: number;
   maxTtlHours: number;
-}
-
-function readInt(env: EnvGetter, name: string, fallback: number, min: number, max: number): number {
-  const raw = env(name);
-  const value = raw === undefined || raw.trim() === '' ? NaN : Number(raw);
-  return Number.isInteger(value) ? Math.min(max, Math.max(min, value)) : fallback;
 }
 
 export function readConversationLimits(env: EnvGetter): ConversationLimits {

@@ -22,13 +22,16 @@ import { json } from '../http/respond.ts';
 import { Router } from '../http/router.ts';
 import { withHttp, type Handler } from '../http/serve.ts';
 import { parseOr400 } from '../http/validate.ts';
-import { createS3Client } from '../s3/client.ts';
+import type { Tables } from '../database.types.ts';
+import { createS3Client, sseHeaders, sseParams } from '../s3/client.ts';
+import { isS3NotFound } from '../s3/errors.ts';
 import { fileIncomingKey, fileKey } from '../s3/keys.ts';
 import { describeS3Error } from '../s3/objects.ts';
 import { readFileSettings } from './settings.ts';
 import { displayName, safeFileName, sniffMatches } from './types.ts';
 
-type Row = Record<string, unknown> & { id: string; s3_key: string; size: number; content_type: string; sha256: string | null; status: string };
+// A files row as to_jsonb gives it: the generated table type.
+type Row = Tables<'files'>;
 
 const SNIFF_BYTES = 512;
 
@@ -94,7 +97,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
   };
   const headOrNull = (client: S3Client, bucket: string, key: string) =>
     client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch((error) => {
-      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
+      if (isS3NotFound(error)) return null;
       console.error(describeS3Error('HeadObject', error));
       throw errors.storageUnavailable();
     });
@@ -121,7 +124,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
       if (!reason) {
         await s3Call('CopyObject', () => client.send(new CopyObjectCommand({
           Bucket: config.bucket, Key: row.s3_key, CopySource: `${config.bucket}/${staged.split('/').map(encodeURIComponent).join('/')}`,
-          ...(config.sse === 'none' ? {} : { ServerSideEncryption: config.sse }),
+          ...sseParams(config),
         })));
         // From here on only the copy counts: a new PUT to the upload URL changes the staged object only.
         const copy = await headOrNull(client, config.bucket, row.s3_key);
@@ -171,7 +174,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
         if (bytes.length === 0) throw errors.invalidRequest('The file is empty.');
         if (!sniffMatches(contentType, bytes.subarray(0, SNIFF_BYTES))) throw errors.uploadRejected(`its content is not ${contentType}`);
         const row = await insertRow(caller.userId, { name: file.name || 'file', contentType, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
-        await s3Call('PutObject', () => client.send(new PutObjectCommand({ Bucket: config.bucket, Key: row.s3_key, Body: bytes, ContentType: contentType, ...(config.sse === 'none' ? {} : { ServerSideEncryption: config.sse }) })));
+        await s3Call('PutObject', () => client.send(new PutObjectCommand({ Bucket: config.bucket, Key: row.s3_key, Body: bytes, ContentType: contentType, ...sseParams(config) })));
         const [uploaded] = await sql<{ row: Row }[]>`
           update public.files set status = 'uploaded' where id = ${row.id} and status = 'pending_upload' returning to_jsonb(files) as row`;
         if (!uploaded) throw errors.notFound('File');
@@ -183,7 +186,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
       const url = await s3Call('presign PutObject', () =>
         getSignedUrl(
           client,
-          new PutObjectCommand({ Bucket: config.bucket, Key: fileIncomingKey(row.s3_key), ContentType: contentType, ContentLength: input.size, ...(config.sse === 'none' ? {} : { ServerSideEncryption: config.sse }) }),
+          new PutObjectCommand({ Bucket: config.bucket, Key: fileIncomingKey(row.s3_key), ContentType: contentType, ContentLength: input.size, ...sseParams(config) }),
           { expiresIn: settings.urlTtlSeconds, signableHeaders: new Set(['content-type', 'content-length']) },
         ),
       );
@@ -193,7 +196,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
           upload: {
             method: 'PUT',
             url,
-            headers: { 'content-type': contentType, ...(config.sse === 'none' ? {} : { 'x-amz-server-side-encryption': config.sse }) },
+            headers: { 'content-type': contentType, ...sseHeaders(config) },
             expires_at: new Date(Date.now() + settings.urlTtlSeconds * 1000).toISOString(),
           },
         },

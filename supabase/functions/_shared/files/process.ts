@@ -7,13 +7,14 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { extractText, getDocumentProxy } from 'unpdf';
 import type { S3Config } from '../config.ts';
+import { sseParams } from '../s3/client.ts';
+import { extractedTextKey } from '../s3/keys.ts';
 import type { Sql } from '../db/client.ts';
 import { countWords, detectLanguage } from './language.ts';
 import { DOCUMENT_TYPES } from './types.ts';
 
 type ConfiguredS3 = Extract<S3Config, { configured: true }>;
 
-export const extractedTextKey = (fileKey: string) => `${fileKey.slice(0, fileKey.lastIndexOf('/'))}/extracted.txt`;
 
 async function extract(contentType: string, bytes: Uint8Array): Promise<{ text: string; pages: number | null }> {
   if (contentType === 'application/pdf') {
@@ -51,7 +52,7 @@ export async function processFile(sql: Sql, s3: S3Client, config: ConfiguredS3, 
       Key: extractedTextKey(file.s3_key),
       Body: text,
       ContentType: 'text/plain; charset=utf-8',
-      ...(config.sse === 'none' ? {} : { ServerSideEncryption: config.sse }),
+      ...sseParams(config),
     }),
   );
   await sql`

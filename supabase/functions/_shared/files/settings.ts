@@ -1,5 +1,6 @@
 // Limits of the files and analyses APIs, from the environment.
 import type { EnvGetter } from '../config.ts';
+import { readInt } from '../settings.ts';
 import { DOCUMENT_TYPES } from './types.ts';
 
 export interface FileSettings {
@@ -10,20 +11,15 @@ export interface FileSettings {
   analysisMaxBytes: number;
 }
 
-function int(env: EnvGetter, name: string, fallback: number, min: number, max: number): number {
-  const value = Number(env(name));
-  return env(name) && Number.isInteger(value) ? Math.min(max, Math.max(min, value)) : fallback;
-}
-
 export function readFileSettings(env: EnvGetter): FileSettings {
   const types = (env('FILES_ALLOWED_TYPES') ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
   return {
     // Only types Strata can check and process.
     allowedTypes: (types.length ? types : Object.keys(DOCUMENT_TYPES)).filter((t) => t in DOCUMENT_TYPES),
-    maxBytes: int(env, 'FILES_MAX_BYTES', 50 * 1024 * 1024, 1, 5 * 1024 * 1024 * 1024),
-    directMaxBytes: int(env, 'FILES_DIRECT_MAX_BYTES', 5 * 1024 * 1024, 1, 50 * 1024 * 1024),
+    maxBytes: readInt(env, 'FILES_MAX_BYTES', 50 * 1024 * 1024, 1, 5 * 1024 * 1024 * 1024),
+    directMaxBytes: readInt(env, 'FILES_DIRECT_MAX_BYTES', 5 * 1024 * 1024, 1, 50 * 1024 * 1024),
     // At most 12 hours: abandoned uploads are swept after a day, so no PUT can land after its folder is gone.
-    urlTtlSeconds: int(env, 'FILES_URL_TTL_SECONDS', 3600, 60, 12 * 3600),
-    analysisMaxBytes: int(env, 'ANALYSIS_MAX_BYTES', 5 * 1024 * 1024, 2, 100 * 1024 * 1024),
+    urlTtlSeconds: readInt(env, 'FILES_URL_TTL_SECONDS', 3600, 60, 12 * 3600),
+    analysisMaxBytes: readInt(env, 'ANALYSIS_MAX_BYTES', 5 * 1024 * 1024, 2, 100 * 1024 * 1024),
   };
 }

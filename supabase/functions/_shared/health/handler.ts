@@ -7,6 +7,7 @@ import { errors } from '../http/errors.ts';
 import { json } from '../http/respond.ts';
 import { withHttp, type Handler } from '../http/serve.ts';
 import { createS3Client } from '../s3/client.ts';
+import { s3StatusOf } from '../s3/errors.ts';
 import { STRATA_VERSION } from '../version.ts';
 
 const CHECK_TIMEOUT_MS = 3000;
@@ -42,7 +43,7 @@ export function createHealthHandler(env: EnvGetter, runtime: { name: string; ver
       await withTimeout(s3.send(new HeadBucketCommand({ Bucket: s3Config.bucket })), 'S3');
       return { ok: true, detail: `bucket ${s3Config.bucket} reachable` };
     } catch (error) {
-      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const status = s3StatusOf(error);
       return { ok: false, detail: status ? `bucket ${s3Config.bucket} answered ${status}` : 'unreachable' };
     }
   };

@@ -5,6 +5,14 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.ts';
 
+type ConfiguredS3 = Extract<S3Config, { configured: true }>;
+
+/** Server-side encryption for every object Strata writes (S3_SSE), as command parameters. */
+export const sseParams = (config: ConfiguredS3) => (config.sse === 'none' ? {} : { ServerSideEncryption: config.sse });
+/** The same, as the header a presigned PUT must send. */
+export const sseHeaders = (config: ConfiguredS3): Record<string, string> =>
+  config.sse === 'none' ? {} : { 'x-amz-server-side-encryption': config.sse };
+
 export function createS3Client(config: Extract<S3Config, { configured: true }>, options: { maxAttempts?: number } = {}): S3Client {
   const client = new S3Client({
     region: config.region,

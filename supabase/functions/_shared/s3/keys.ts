@@ -40,6 +40,17 @@ export function fileKey(prefix: string, userId: string, fileId: string, safeName
   return withPrefix(prefix, `files/${assertUuid(userId, 'user id')}/${assertUuid(fileId, 'file id')}/${safeName}`);
 }
 
+/** The text extracted from a file, beside it: files/{user_id}/{file_id}/extracted.txt. */
+export function extractedTextKey(fileKeyValue: string): string {
+  return `${fileKeyValue.slice(0, fileKeyValue.lastIndexOf('/'))}/extracted.txt`;
+}
+
+/** A user's archive listing written by `strata archive rebuild-index --metadata-json`. */
+export function archiveListingKey(prefix: string, userId: string): string {
+  return withPrefix(prefix, `archived_conversations/${assertUuid(userId, 'user id')}/metadata.json`);
+}
+export const isArchiveListingKey = (key: string) => /(^|\/)archived_conversations\/[0-9a-f-]{36}\/metadata\.json$/.test(key);
+
 /**
  * Where a browser's presigned PUT lands: files/{user_id}/{file_id}/incoming/{safe_name}.
  * `complete` copies it to the file's key and verifies that copy, so a later

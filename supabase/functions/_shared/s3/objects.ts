@@ -6,6 +6,9 @@ import {
   ListObjectVersionsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { s3StatusOf } from './errors.ts';
+
+export { describeS3Error } from './errors.ts';
 
 /** True when the bucket keeps versions (then deleting means deleting every version). */
 export async function isVersioned(s3: S3Client, bucket: string): Promise<boolean> {
@@ -14,8 +17,7 @@ export async function isVersioned(s3: S3Client, bucket: string): Promise<boolean
     return result.Status === 'Enabled' || result.Status === 'Suspended';
   } catch (error) {
     // S3-compatible servers without versioning (s3rver) answer NotImplemented.
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === 501 || (error as { name?: string }).name === 'NotImplemented') return false;
+    if (s3StatusOf(error) === 501 || (error as { name?: string }).name === 'NotImplemented') return false;
     throw error;
   }
 }
@@ -83,12 +85,4 @@ export async function deleteEverything(s3: S3Client, bucket: string, target: { p
   }
   await flush(batch);
   return deleted;
-}
-
-/** A short, safe description of an S3 failure: operation, error name, HTTP status; never credentials or bodies. */
-export function describeS3Error(operation: string, error: unknown): string {
-  const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-  const status = e.$metadata?.httpStatusCode;
-  const name = e.code && /^E[A-Z]+$/.test(e.code) ? e.code : (e.name ?? 'Error');
-  return `S3 ${operation} failed: ${name}${status ? ` (HTTP ${status})` : ''}`;
 }

@@ -3,6 +3,7 @@
 import { GetBucketEncryptionCommand, GetBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.ts';
 import type { Sql } from '../db/client.ts';
+import { s3StatusOf } from '../s3/errors.ts';
 
 type ConfiguredS3 = Extract<S3Config, { configured: true }>;
 
@@ -21,9 +22,10 @@ const reported = async (fn: () => Promise<string>): Promise<string> => {
   try {
     return await fn();
   } catch (error) {
-    const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'ServerSideEncryptionConfigurationNotFoundError') return 'none';
-    return `unknown (${e.name ?? 'error'}${e.$metadata?.httpStatusCode ? `, HTTP ${e.$metadata.httpStatusCode}` : ''})`;
+    const name = (error as { name?: string }).name;
+    if (name === 'ServerSideEncryptionConfigurationNotFoundError') return 'none';
+    const status = s3StatusOf(error);
+    return `unknown (${name ?? 'error'}${status ? `, HTTP ${status}` : ''})`;
   }
 };
 

@@ -9,7 +9,9 @@
 import { DeleteObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.ts';
 import type { Sql } from '../db/client.ts';
-import { fileIncomingKey } from '../s3/keys.ts';
+import { inPool } from '../pool.ts';
+import { isS3NotFound } from '../s3/errors.ts';
+import { extractedTextKey, fileIncomingKey, isArchiveListingKey } from '../s3/keys.ts';
 import { describeS3Error, listFolders, listKeys } from '../s3/objects.ts';
 
 type ConfiguredS3 = Extract<S3Config, { configured: true }>;
@@ -72,7 +74,7 @@ export async function verifyStorage(options: {
   for (const row of await sql<{ key: string; id: string; status: string }[]>`select s3_key as key, id, status from public.files`) {
     // A file awaiting its upload has no object yet.
     if (row.status !== 'pending_upload' && row.status !== 'failed') expected.set(row.key, { table: 'files', id: row.id, sha256: null });
-    derived.add(`${row.key.slice(0, row.key.lastIndexOf('/'))}/extracted.txt`);
+    derived.add(extractedTextKey(row.key));
     // A browser's upload lands in the staging key until complete copies it.
     if (row.status === 'pending_upload') derived.add(fileIncomingKey(row.key));
   }
@@ -108,7 +110,7 @@ export async function verifyStorage(options: {
 
   const graceMs = graceHours * 3_600_000;
   for (const [key, object] of seen) {
-    if (expected.has(key) || derived.has(key) || key.endsWith('/metadata.json')) continue;
+    if (expected.has(key) || derived.has(key) || isArchiveListingKey(key)) continue;
     report.orphans.push({ key, size: object.size, last_modified: object.lastModified?.toISOString() ?? null });
     if (!object.lastModified || Date.now() - object.lastModified.getTime() < graceMs) report.young_orphans++;
     else if (options.fix) {
@@ -121,7 +123,8 @@ export async function verifyStorage(options: {
     report.unchecked.push({ table: row.table, id: row.id, key, prefix, reason });
 
   let checked = 0;
-  for (const [key, row] of expected) {
+  // HEADs run a few at a time: a bucket of many thousands of archives is checked in seconds, not minutes.
+  await inPool([...expected], 16, async ([key, row]) => {
     options.onProgress?.('checking', ++checked, expected.size);
     if (!seen.has(key)) {
       // Not seen because its folder could not be listed: unknown, not missing.
@@ -130,18 +133,18 @@ export async function verifyStorage(options: {
         folder.unchecked_rows++;
         unchecked(row, key, folder.prefix, folder.reason);
       } else report.missing.push({ table: row.table, id: row.id, key });
-      continue;
+      return;
     }
-    if (!row.sha256) continue;
+    if (!row.sha256) return;
     try {
       const head = await s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key }));
       const found = head.Metadata?.sha256 ?? null;
       if (found !== row.sha256) report.mismatched.push({ table: row.table, id: row.id, key, expected: row.sha256, found });
     } catch (error) {
-      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) report.missing.push({ table: row.table, id: row.id, key });
+      if (isS3NotFound(error)) report.missing.push({ table: row.table, id: row.id, key });
       else unchecked(row, key, key, describeS3Error('HeadObject', error));
     }
-  }
+  });
   report.unchecked_rows = report.unchecked.length;
   return report;
 }
