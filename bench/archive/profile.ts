@@ -12,12 +12,22 @@ export interface CpuProfile {
 }
 
 export interface ProfileSummary {
-  /** Sampled time, ms (idle excluded). */
+  /** Sampled time, ms (idle excluded): wall time between samples, so on a busy machine it includes time waiting for a core. */
   busyMs: number;
   idleMs: number;
+  /** Self time by where the code lives. */
   groups: Array<{ name: string; ms: number; share: number }>;
+  /**
+   * Each sample charged to the nearest library frame on its stack (walking
+   * from the leaf towards the root past Node's internals and native
+   * builtins): who caused the time, e.g. a socket write made by postgres.js.
+   */
+  callers: Array<{ name: string; ms: number; share: number }>;
   functions: Array<{ name: string; where: string; ms: number; share: number }>;
 }
+
+/** Groups that only carry out work for a caller (charged to the caller in `callers`). */
+const isPlumbing = (group: string) => group.startsWith('Node internals') || group === 'native builtins';
 
 /** Where a script lives, as a short group name. */
 export function groupOf(url: string, functionName: string): string {
@@ -49,6 +59,20 @@ export function groupOf(url: string, functionName: string): string {
 
 export function summariseProfile(profile: CpuProfile, top = 12): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const callerOf = (id: number): string => {
+    const leaf = byId.get(id)!.callFrame;
+    const leafGroup = groupOf(leaf.url, leaf.functionName);
+    if (!isPlumbing(leafGroup)) return leafGroup;
+    for (let at = parent.get(id); at !== undefined; at = parent.get(at)) {
+      const frame = byId.get(at)!.callFrame;
+      if (!frame.url && !frame.functionName) continue;
+      const group = groupOf(frame.url, frame.functionName);
+      if (!isPlumbing(group) && group !== 'V8 / native (program)' && group !== 'garbage collector') return group;
+    }
+    return leafGroup;
+  };
   const selfUs = new Map<number, number>();
   // timeDeltas[i + 1] is the time from sample i to the next: charge it to sample i.
   for (let i = 0; i < profile.samples.length; i++) {
@@ -56,6 +80,7 @@ export function summariseProfile(profile: CpuProfile, top = 12): ProfileSummary 
     selfUs.set(profile.samples[i]!, (selfUs.get(profile.samples[i]!) ?? 0) + Math.max(0, delta));
   }
   const groups = new Map<string, number>();
+  const callers = new Map<string, number>();
   const functions = new Map<string, { name: string; where: string; us: number }>();
   let idleUs = 0;
   let busyUs = 0;
@@ -68,8 +93,11 @@ export function summariseProfile(profile: CpuProfile, top = 12): ProfileSummary 
     }
     busyUs += us;
     groups.set(group, (groups.get(group) ?? 0) + us);
+    const caller = callerOf(id);
+    callers.set(caller, (callers.get(caller) ?? 0) + us);
     const name = callFrame.functionName || '(anonymous)';
-    const where = callFrame.url ? `${group.replace(/ \(.*$/, '')}:${callFrame.lineNumber + 1}` : group;
+    const file = callFrame.url.replace(/^file:\/\//, '').split('/').pop();
+    const where = callFrame.url ? `${group.replace(/ \(.*$/, '')}, ${file}:${callFrame.lineNumber + 1}` : group;
     const key = `${name}@${callFrame.url}:${callFrame.lineNumber}`;
     const entry = functions.get(key) ?? { name, where, us: 0 };
     entry.us += us;
@@ -80,6 +108,7 @@ export function summariseProfile(profile: CpuProfile, top = 12): ProfileSummary 
     busyMs: busyUs / 1000,
     idleMs: idleUs / 1000,
     groups: [...groups].sort((a, b) => b[1] - a[1]).map(([name, us]) => ({ name, ms: us / 1000, share: share(us) })),
+    callers: [...callers].sort((a, b) => b[1] - a[1]).map(([name, us]) => ({ name, ms: us / 1000, share: share(us) })),
     functions: [...functions.values()].sort((a, b) => b.us - a.us).slice(0, top).map((f) => ({ name: f.name, where: f.where, ms: f.us / 1000, share: share(f.us) })),
   };
 }

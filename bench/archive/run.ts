@@ -210,6 +210,28 @@ try {
     return { lost, reasons: [...reasons].map(([r, n]) => `${n} ${r}`).join(', '), deepChecked, deepBad, rows: archived };
   };
 
+  /**
+   * Holds every wake-up of the Deno worker while a measured process works:
+   * wake_workers sends nothing while the Vault secret with the API URL is
+   * missing (pg_net wake-ups from triggers, the sweep's, and the measured
+   * process's own self-wake when its budget is spent). bench/stack.ts's
+   * pauseBackground stops only the relay the stack started, not one started
+   * by resumeBackground (run 3 already paused and resumed once), so it is
+   * not used here. Waits for the queue to empty and for the Deno worker's
+   * drains to notice there is nothing due (they stop), then returns the
+   * function that restores the secret.
+   */
+  const holdWakeUps = async () => {
+    const renamed = await db`update vault.secrets set name = 'strata_api_url (held by bench/archive)' where name = 'strata_api_url'`;
+    if (renamed.count !== 1) throw new Error('no strata_api_url secret in the Vault to hold wake-ups with');
+    await waitFor('the pg_net queue to empty', async () => (await db<{ n: number }[]>`select count(*)::int as n from net.http_request_queue`)[0]!.n === 0, 100);
+    await waitIdle('before holding wake-ups');
+    await sleep(1500);
+    return async () => {
+      await db`update vault.secrets set name = 'strata_api_url' where name = 'strata_api_url (held by bench/archive)'`;
+    };
+  };
+
   const callWorker = async () => {
     const response = await fetch(`${info.functionsUrl}/archive-worker?wait=true`, {
       method: 'POST',
@@ -523,10 +545,10 @@ try {
   const cpuProfiled = await cpuGroupUsers('bench-cpu-profile', SIZES.cpuProfileConversations, 73);
   const cpuAllUsers = [...cpuWarm.users, ...cpuMeasured.users, ...cpuProfiled.users];
   await waitIdle('before the CPU run');
-  // The relay and the scheduler are paused so that only the measured process
-  // works (its self-wake when its budget is spent waits in the pg_net queue),
-  // and the jobs are parked an hour ahead in the delete's own transaction.
-  await bench.pauseBackground();
+  // Wake-ups are held so that only the measured process works (its
+  // self-wake when its budget is spent sends nothing), and the jobs are
+  // parked an hour ahead in the delete's own transaction.
+  const releaseCpuWakeUps = await holdWakeUps();
   let cpuChild: CpuChildReport;
   try {
     await db.begin(async (tx) => {
@@ -537,7 +559,7 @@ try {
     progress(`7. archiving them in a separate Node process running drainJobs (WORKER_CPU_BUDGET_MS ${process.env.WORKER_CPU_BUDGET_MS ?? 'default 600'}), CPU from process.cpuUsage()`);
     cpuChild = await runNodeChild<CpuChildReport>('cpu-worker.ts', [JSON.stringify({ warmupUsers: cpuWarm.users, users: cpuMeasured.users, profileUsers: cpuProfiled.users })], '7');
   } finally {
-    await bench.resumeBackground();
+    await releaseCpuWakeUps();
   }
   const sumOf = (list: CpuInvocation[], field: keyof CpuInvocation) => list.reduce((a, i) => a + Number(i[field]), 0);
   const cpuDone = sumOf(cpuChild.measured, 'done');
@@ -708,10 +730,10 @@ try {
   progress(`9. another conversation of ${SIZES.bigMessages} messages, archived with limits { cpuMs: ${SIZES.bigCpuBudgetMs} } per invocation, one fresh process per invocation`);
   const budgetId = await createBigAndDelete('bench-big-budget');
   const budgetRuns: BigChildReport[] = [];
+  // Held: a budget-stopped invocation wakes the next through pg_net, and
+  // that wake-up must not reach the Deno worker before the job is re-parked.
+  const releaseBudgetWakeUps = await holdWakeUps();
   const budgetStarted = performance.now();
-  // Paused: a budget-stopped invocation wakes the next through pg_net; the
-  // held wake-up must not reach the Deno worker (the job is re-parked anyway).
-  await bench.pauseBackground();
   try {
     for (let i = 0; i < 200; i++) {
       const run = await runNodeChild<BigChildReport>('one-conversation-worker.ts', [budgetId, String(SIZES.bigCpuBudgetMs)], `9.${i + 1}`);
@@ -719,12 +741,13 @@ try {
       if (run.job?.status !== 'pending') break;
     }
   } finally {
-    await bench.resumeBackground();
+    await releaseBudgetWakeUps();
   }
   const budgetElapsedMs = performance.now() - budgetStarted;
   const budgetDrainMs = budgetRuns.reduce((a, r) => a + r.elapsedMs, 0);
   const budgetPeak = Math.max(...budgetRuns.map((r) => r.vmHwmMb ?? NaN));
   const budgetDrainPeak = Math.max(...budgetRuns.map((r) => r.drainHwmMb ?? NaN));
+  const budgetDrainGrowth = Math.max(...budgetRuns.map((r) => (r.drainHwmMb ?? NaN) - (r.rssBeforeMb ?? NaN)));
   const budgetCpu = budgetRuns.map((r) => r.cpuMs);
   const budgetClaimed = budgetRuns.filter((r) => r.summary?.by_kind?.archive_conversation?.claimed === 1).length;
   const budgetDone = budgetRuns.some((r) => r.summary?.by_kind?.archive_conversation?.done === 1);
@@ -876,8 +899,8 @@ try {
     },
     {
       metric: `9. Peak worker memory, 1 conversation of ${fmtInt(SIZES.bigMessages)} messages, limits { cpuMs: ${SIZES.bigCpuBudgetMs} } per invocation`,
-      strata: `${fmt(budgetPeak)} MB VmHWM, the highest of ${budgetRuns.length} invocations (a fresh Node + tsx process each; the drain alone, VmHWM reset before it: ${fmt(budgetDrainPeak)} MB)`,
-      reference: `in one go without a CPU limit (row 6): ${fmt(peak)} MB (the drain alone: ${fmt(child.drainHwmMb ?? NaN)} MB)`,
+      strata: `${fmt(budgetPeak)} MB VmHWM, the highest of ${budgetRuns.length} invocations (a fresh Node + tsx process each: ${fmt(percentile(budgetRuns.map((r) => r.rssBeforeMb ?? NaN), 50), 0)} MB RSS before its drain; the drain's own peak, VmHWM reset before it: ${fmt(budgetDrainPeak)} MB, ${fmt(budgetDrainGrowth, 0)} MB above the RSS before it)`,
+      reference: `in one go without a CPU limit (row 6): ${fmt(peak)} MB (the drain's own peak ${fmt(child.drainHwmMb ?? NaN)} MB, ${fmt((child.drainHwmMb ?? NaN) - (child.rssBeforeMb ?? NaN), 0)} MB above the RSS before it)`,
       target: '< 128 MB',
       met: yes(budgetPeak < 128 && budgetDone),
     },
@@ -923,7 +946,8 @@ try {
     const profiledCpu = sumOf(cpuChild.profiled, 'cpuMs');
     notes.push(
       `Run 7, where the worker's CPU goes: the V8 sampling profiler (node:inspector, the sampler behind \`node --cpu-prof\`, every 200 µs) over the drains of ${fmtInt(sumOf(cpuChild.profiled, 'done'))} more conversations ` +
-        `(${fmt(cpuProfiledPerConversation, 2)} ms CPU per conversation with it on; the main thread was sampled busy for ${fmt(p.busyMs, 0)} ms of the process's ${fmt(profiledCpu, 0)} ms CPU, the rest is other threads: GC helpers, libuv). ` +
+        `(${fmt(cpuProfiledPerConversation, 2)} ms CPU per conversation with it on, ${fmt(profiledCpu, 0)} ms in all; the main thread was sampled not idle for ${fmt(p.busyMs, 0)} ms: wall time between samples, which on this loaded machine includes waiting for a core, so the shares below are of that). ` +
+        `Charged to the library that caused it (each sample to the nearest frame on its stack outside Node's internals and native builtins): ${p.callers.slice(0, 8).map((g) => `${g.name} ${fmt(100 * g.share, 0)} %`).join(', ')}. ` +
         `Self time by where the code lives: ${p.groups.slice(0, 9).map((g) => `${g.name} ${fmt(100 * g.share, 0)} %`).join(', ')}. ` +
         `Top functions by self time: ${p.functions.slice(0, 10).map((f) => `${f.name} (${f.where}) ${fmt(100 * f.share, 1)} %`).join(', ')}.`,
     );

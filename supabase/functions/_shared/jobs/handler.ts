@@ -74,13 +74,24 @@ export function createWorkerHandler(env: EnvGetter, options: { background?: Back
 
   const drain = async (workerId: string) => {
     draining.add(workerId);
+    let summary: DrainSummary;
     try {
-      const summary = await drainJobs({ ...getDeps(), workerId });
-      logSummary(summary);
-      return summary;
+      summary = await drainJobs({ ...getDeps(), workerId });
     } finally {
       draining.delete(workerId);
     }
+    // A budget stopped it with work left: wake the next invocation now (after
+    // this drain left the count, so the wake-up is not turned away as already
+    // draining) rather than wait for the sweep.
+    let woke = 0;
+    if (summary.stopped_by !== 'idle') {
+      const [row] = await getDeps().sql<{ woke: number }[]>`
+        select case when exists (select 1 from private.jobs where status = 'pending' and run_after <= now())
+                    then private.wake_workers('archive-worker') else 0 end as woke`.catch(() => [{ woke: 0 }]);
+      woke = row?.woke ?? 0;
+    }
+    logSummary({ ...summary, woke } as DrainSummary);
+    return summary;
   };
 
   return withHttp(async (request) => {

@@ -5,8 +5,8 @@
 // another: each kind's jobs wait only for that kind's earlier jobs.
 // Any number of workers may run at once (FOR UPDATE SKIP LOCKED, leases).
 // An invocation stops claiming before its CPU, wall-clock or memory budget
-// is spent, finishes what it holds, and wakes the next invocation while work
-// is due. Failures back off and dead-letter in SQL; nothing is deleted unless
+// is spent and finishes what it holds; the function then wakes the next
+// invocation while work is due (jobs/handler.ts). Failures back off and dead-letter in SQL; nothing is deleted unless
 // S3 acknowledged.
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.ts';
@@ -44,8 +44,6 @@ export interface DrainSummary extends KindSummary {
   cpu_ms: number;
   wall_ms: number;
   peak_memory_mb: number;
-  /** Wake-ups sent for work left due when a budget stopped the invocation. */
-  woke: number;
   /** Set when the worker could not run at all (e.g. S3 not configured). */
   idle_reason?: string;
 }
@@ -73,7 +71,7 @@ export async function drainJobs(deps: WorkerDeps, limits: Partial<BudgetLimits> 
     memoryBytes: limits.memoryBytes ?? settings.memoryBudgetBytes,
   });
   const summary: DrainSummary = {
-    worker: workerId, ...emptyKind(), by_kind: {}, stopped_by: 'idle', cpu_ms: 0, wall_ms: 0, peak_memory_mb: 0, woke: 0,
+    worker: workerId, ...emptyKind(), by_kind: {}, stopped_by: 'idle', cpu_ms: 0, wall_ms: 0, peak_memory_mb: 0,
   };
   const count = (kind: string, field: keyof KindSummary) => {
     summary[field]++;
@@ -163,13 +161,6 @@ export async function drainJobs(deps: WorkerDeps, limits: Partial<BudgetLimits> 
     await Promise.race([...inFlight, new Promise((resolve) => setTimeout(resolve, 250))]);
   }
   await Promise.all(inFlight);
-  if (budget.stoppedBy) {
-    summary.stopped_by = budget.stoppedBy;
-    // Work is left: wake the next invocation rather than wait for the sweep.
-    const [{ woke }] = await sql<{ woke: number }[]>`
-      select case when exists (select 1 from private.jobs where status = 'pending' and run_after <= now())
-                  then private.wake_workers('archive-worker') else 0 end as woke`.catch(() => [{ woke: 0 }]);
-    summary.woke = woke;
-  }
+  if (budget.stoppedBy) summary.stopped_by = budget.stoppedBy;
   return finish();
 }
