@@ -65,6 +65,10 @@ export async function startGateway(options: {
     const upstream = http.request(target, { method: request.method, headers }, (upstreamResponse) => {
       response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
       upstreamResponse.pipe(response);
+      // A function that breaks its stream (e.g. an archive whose sha256 turned
+      // out wrong) must break the client's too, not leave it waiting.
+      upstreamResponse.on('aborted', () => response.destroy());
+      upstreamResponse.on('error', () => response.destroy());
     });
     upstream.on('error', (error) => {
       log(`gateway: ${request.method} ${url.pathname} → functions host failed: ${error.message}`);
