@@ -126,10 +126,22 @@ function gunzipStream(): TransformStream<Uint8Array, Uint8Array> {
   let failure: unknown = null;
   return new TransformStream<Uint8Array, Uint8Array>({
     start(controller) {
-      gunzip.on('data', (chunk: Uint8Array) => controller.enqueue(chunk));
+      // The reader may have gone (the client hung up, or the reading stopped
+      // at a size limit) while zlib still has output: drop it, never throw.
+      gunzip.on('data', (chunk: Uint8Array) => {
+        try {
+          controller.enqueue(chunk);
+        } catch {
+          gunzip.destroy();
+        }
+      });
       gunzip.on('error', (error) => {
         failure ??= error;
-        controller.error(error);
+        try {
+          controller.error(error);
+        } catch {
+          // already closed or errored
+        }
       });
     },
     transform(chunk) {
