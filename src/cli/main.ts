@@ -1,5 +1,6 @@
 // strata <command>: the dev stack and operations on a Strata deployment.
 import { archiveCommand } from './commands/archive.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { expireCommand } from './commands/expire.ts';
 import { genCommand } from './commands/gen.ts';
 import { jobsCommand } from './commands/jobs.ts';
@@ -27,6 +28,10 @@ Jobs (the local stack, or the deployment named by SUPABASE_DB_URL):
   jobs status [--json]                Per kind: due, backing off, running, expired leases, dead,
                                       done in the last hour, oldest due job, last errors
 
+Deployment check (the local stack, or the deployment named by SUPABASE_DB_URL and the S3 variables):
+  doctor [--json]                     pg_net, pg_cron, cron jobs, Vault secrets, the worker, S3, migrations, queue:
+                                      one line per check, ok / warn / fail with a fix (exit 1: a check failed)
+
 Conversations:
   expire [--json]                     Run the expiry sweep now (archive or delete, per private.settings)
 
@@ -52,6 +57,7 @@ const COMMANDS: Record<string, { run: Command; valueFlags?: string[] }> = {
   gen: { run: genCommand },
   archive: { run: archiveCommand, valueFlags: ['budget', 'conversation', 'user'] },
   jobs: { run: jobsCommand },
+  doctor: { run: doctorCommand },
   expire: { run: expireCommand },
   storage: { run: storageCommand },
   bucket: { run: bucketCommand },
