@@ -44,11 +44,11 @@ describe('gateway JWT verification', () => {
     expect(response.headers.get('access-control-allow-headers')).toContain('authorization');
   });
 
-  it('answers 404 for an unknown function and for paths outside /functions/v1', async () => {
+  it('answers 404 for an unknown function and for paths the local API does not know', async () => {
     const unknown = await fetch(`${stack.functionsUrl}/no-such-function`, { headers: { authorization: `Bearer ${stack.anonKey}` } });
     expect(unknown.status).toBe(404);
     expect((await unknown.json()).error.code).toBe('function_not_found');
-    const outside = await fetch(`${stack.apiUrl}/rest/v1/conversations`);
+    const outside = await fetch(`${stack.apiUrl}/nothing/v1/here`);
     expect(outside.status).toBe(404);
     expect((await outside.json()).error.code).toBe('not_found');
   });

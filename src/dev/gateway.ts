@@ -3,9 +3,12 @@
 // functions with verify_jwt on, the Authorization bearer token must be an
 // HS256 JWT signed with the project's secret and not expired. OPTIONS
 // (CORS preflight) passes without a token, as on Supabase; the functions
-// answer it themselves so that the same code works when deployed.
+// answer it themselves so that the same code works when deployed. Auth and
+// the refusals for what is not served locally (/auth/v1, /rest/v1,
+// /storage/v1, /graphql/v1, /realtime/v1) are answered by the local API.
 import http from 'node:http';
 import { verifyJwt } from '../auth/jwt.ts';
+import type { LocalApi } from './local-api.ts';
 
 export interface GatewayHandle {
   url: string;
@@ -28,12 +31,18 @@ export async function startGateway(options: {
   functionsUrl: () => string;
   jwtSecret: string;
   verifyJwt: (name: string) => boolean;
+  /** Auth and the refusals, answered beside the functions. */
+  localApi?: LocalApi;
   log: (line: string) => void;
 }): Promise<GatewayHandle> {
   const { port, jwtSecret, log } = options;
 
   const server = http.createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://gateway');
+    if (options.localApi?.claims(url.pathname)) {
+      options.localApi.handle(request, response, url);
+      return;
+    }
     if (!url.pathname.startsWith(PREFIX)) {
       sendError(response, 404, 'not_found', `No route for ${url.pathname}; functions are under ${PREFIX}<name>.`);
       return;
@@ -78,6 +87,9 @@ export async function startGateway(options: {
     request.pipe(upstream);
   });
   server.keepAliveTimeout = 5000;
+  server.on('upgrade', (request, socket, head) => {
+    if (!options.localApi?.upgrade(request, socket, head)) socket.destroy();
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -7,6 +7,7 @@ import { apiKeys } from '../auth/jwt.ts';
 import { startFunctions, type FunctionsHandle } from './functions.ts';
 import { readVerifyJwt } from './function-config.ts';
 import { startGateway, type GatewayHandle } from './gateway.ts';
+import { createLocalApi } from './local-api.ts';
 import { applyMigrations } from './migrations.ts';
 import { applyPlatformSql, upsertVaultSecrets } from './platform.ts';
 import { startPostgres, type PostgresHandle } from './postgres.ts';
@@ -91,14 +92,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stops.push(functions.stop);
 
     const verifyJwt = readVerifyJwt(path.join(projectRoot, 'supabase', 'config.toml'));
+    const jwtExpirySeconds = options.jwtExpirySeconds ?? 3600;
+    const localApi = createLocalApi({ dbUrl: postgres.url, jwtSecret, apiUrl, jwtExpirySeconds, log: (l) => log('gateway', l) });
     const gateway = await startGateway({
       port: apiPort,
       functionsUrl: () => functions.url,
       jwtSecret,
       verifyJwt: (name) => verifyJwt.get(name) ?? true,
+      localApi,
       log: (l) => log('gateway', l),
     });
-    stops.push(gateway.stop);
+    // Stopped before the gateway: it ends the Realtime sockets the gateway would wait for.
+    stops.push(gateway.stop, localApi.stop);
 
     // What the database needs to call the functions back (pg_net wake-ups).
     await upsertVaultSecrets(postgres.url, { strata_api_url: apiUrl, strata_service_role_key: serviceRoleKey });
@@ -120,7 +125,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       anonKey,
       serviceRoleKey,
       jwtSecret,
-      jwtExpirySeconds: options.jwtExpirySeconds ?? 3600,
+      jwtExpirySeconds,
       pid: process.pid,
       startedAt: new Date().toISOString(),
       stateDir,

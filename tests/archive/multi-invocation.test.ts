@@ -31,7 +31,8 @@ describe('an archive larger than one invocation', () => {
         from generate_series(1, ${messages}) n`;
     await deleteHeld(sql, [id]);
 
-    const env = { ARCHIVE_STREAM_ABOVE_BYTES: String(1024 * 1024), ARCHIVE_PART_BYTES: String(5 * 1024 * 1024) };
+    // A lease long enough for a part on a loaded machine (the tests' default is 4 s).
+    const env = { ARCHIVE_STREAM_ABOVE_BYTES: String(1024 * 1024), ARCHIVE_PART_BYTES: String(5 * 1024 * 1024), ARCHIVE_LEASE_SECONDS: '120' };
     // The first invocation, here, with a budget for about one part: it uploads,
     // saves its progress in the job and gives the job back.
     const first = await archiveHeldHere(sql, id, env, { cpuMs: 350 });

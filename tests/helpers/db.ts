@@ -60,6 +60,6 @@ export async function tryAsActor<T>(sql: Sql, actor: Actor, fn: (tx: Tx) => Prom
 
 export async function createUser(sql: Sql, label = 'user'): Promise<{ id: string; email: string }> {
   const email = `${label}-${randomUUID()}@example.test`;
-  const [row] = await sql<{ id: string; email: string }[]>`insert into auth.users (email) values (${email}) returning id, email`;
+  const [row] = await sql<{ id: string; email: string }[]>`insert into auth.users (id, email) values (${randomUUID()}, ${email}) returning id, email`;
   return row!;
 }

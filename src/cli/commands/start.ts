@@ -79,6 +79,10 @@ export async function startCommand(_args: ParsedArgs): Promise<number> {
 
   process.stdout.write('\nStrata local stack is running.\n\n');
   printFields([...stackFields(info), ['Data', info.stateDir]]);
-  process.stdout.write('\nCreate a user: npx strata user create you@example.com\nPress Ctrl-C to stop.\n\n');
+  process.stdout.write(
+    '\nServed: Edge Functions (/functions/v1) and Auth (/auth/v1: supabase.auth.signUp, signInWithPassword, getUser, refreshSession, signOut).' +
+      '\nNot served locally: the Data API, Realtime, Storage (use a hosted project or `supabase start`).' +
+      '\nA user for scripts: npx strata user create you@example.com\nPress Ctrl-C to stop.\n\n',
+  );
   return new Promise<number>(() => {});
 }

@@ -1,9 +1,11 @@
-// strata user create EMAIL: the local stand-in for GoTrue sign-up. Creates the
-// user in auth.users and prints its id and an access token signed with the
-// stack's JWT secret.
+// strata user create EMAIL: a confirmed local user for scripts (frontends
+// sign up through supabase-js: the local API answers GoTrue's password routes).
+// Creates the user in auth.users, as GoTrue's admin API would, and prints its
+// id and an access token signed with the stack's JWT secret.
 import postgres from 'postgres';
 import { z } from 'zod';
 import { userAccessToken } from '../../auth/jwt.ts';
+import { findOrCreateConfirmedUser } from '../../dev/auth/store.ts';
 import { readState } from '../../dev/state.ts';
 import { CliError, printFields, printJson, type ParsedArgs } from '../output.ts';
 import { stateDir } from '../project.ts';
@@ -30,16 +32,7 @@ export async function userCommand(args: ParsedArgs): Promise<number> {
   const sql = postgres(info.dbUrl, { max: 1, onnotice: () => {} });
   let row: { id: string; email: string; created: boolean };
   try {
-    const [inserted] = await sql<{ id: string; email: string }[]>`
-      insert into auth.users (email, email_confirmed_at)
-      values (${email.data}, now())
-      on conflict (email) do nothing
-      returning id, email`;
-    if (inserted) row = { ...inserted, created: true };
-    else {
-      const [existing] = await sql<{ id: string; email: string }[]>`select id, email from auth.users where email = ${email.data}`;
-      row = { ...existing!, created: false };
-    }
+    row = await findOrCreateConfirmedUser(sql, email.data);
   } finally {
     await sql.end();
   }
