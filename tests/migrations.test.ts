@@ -76,8 +76,8 @@ describe('migrations', () => {
     const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql'));
     for (const file of files) {
       const text = (await readFile(path.join(MIGRATIONS_DIR, file), 'utf8')).toLowerCase();
-      expect(text, file).not.toMatch(/create\s+(schema|table)\s+(if\s+not\s+exists\s+)?(auth|vault|net)\b/);
-      expect(text, file).not.toMatch(/create\s+(or\s+replace\s+)?function\s+(auth|vault|net)\./);
+      expect(text, file).not.toMatch(/create\s+(schema|table)\s+(if\s+not\s+exists\s+)?(auth|vault|net|supabase_functions)\b/);
+      expect(text, file).not.toMatch(/create\s+(or\s+replace\s+)?function\s+(auth|vault|net|supabase_functions)\./);
       expect(text, file).not.toMatch(/create\s+role\b/);
     }
   });

@@ -37,7 +37,8 @@ Conversations:
 
 Storage:
   storage info [--json]               Bucket, region, prefix, versioning, encryption, totals by kind
-  bucket setup [--json]               Create and configure the bucket; reports settings the endpoint refuses
+  bucket setup [--json]               Create and configure the bucket (the S3 variables alone name a deployment's);
+                                      reports settings the endpoint refuses
   verify [--fix] [--grace-hours H]    Compare S3 with every metadata table; --fix deletes old orphans
                                       (exit 1: problems found, 2: some rows could not be checked)
   migrate-local DIR [--user U]        Import a folder of JSON analyses and files, idempotently

@@ -1,5 +1,6 @@
 // Applies the dev-only platform SQL: what a Supabase database has before any
-// migration (roles, auth, Vault, pg_net). Never part of supabase/migrations.
+// migration (roles, auth, Vault, pg_net, the Database Webhooks function), in
+// file name order. Never part of supabase/migrations.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -9,6 +9,7 @@ import {
   PutBucketLifecycleConfigurationCommand,
   PutBucketVersioningCommand,
   PutPublicAccessBlockCommand,
+  type LifecycleRule,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { s3StatusOf } from '../../supabase/functions/_shared/s3/errors.ts';
@@ -31,6 +32,38 @@ function refusal(error: unknown): string {
   const e = error as { name?: string; Code?: string };
   const status = s3StatusOf(error);
   return `${e.name ?? e.Code ?? 'Error'}${status ? ` (HTTP ${status})` : ''}`;
+}
+
+/**
+ * The bucket's lifecycle rules, under S3_PREFIX: incomplete multipart uploads
+ * are aborted (a large archive is a multipart upload resumed across worker
+ * invocations; one given up on would otherwise keep its parts, billed and
+ * invisible to listings, forever), old versions expire, and optionally large
+ * archives move to a colder class.
+ */
+export function lifecycleRules(config: ConfiguredS3, env: EnvGetter): { rules: LifecycleRule[]; summary: string } {
+  const abortDays = Number(env('LIFECYCLE_ABORT_MULTIPART_DAYS') ?? 7);
+  const noncurrentDays = Number(env('LIFECYCLE_NONCURRENT_EXPIRE_DAYS') ?? 30);
+  const transitionDays = env('LIFECYCLE_ARCHIVE_TRANSITION_DAYS');
+  const transitionClass = env('LIFECYCLE_ARCHIVE_STORAGE_CLASS') ?? 'STANDARD_IA';
+  const prefix = config.prefix ? `${config.prefix}/` : '';
+  const rules: LifecycleRule[] = [
+    { ID: 'strata-abort-incomplete-uploads', Status: 'Enabled', Filter: { Prefix: prefix }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: abortDays } },
+    { ID: 'strata-expire-old-versions', Status: 'Enabled', Filter: { Prefix: prefix }, NoncurrentVersionExpiration: { NoncurrentDays: noncurrentDays } },
+    ...(transitionDays
+      ? [{
+          ID: 'strata-archive-transition',
+          Status: 'Enabled' as const,
+          // Only objects large enough to be worth moving (see the warnings).
+          Filter: { And: { Prefix: `${prefix}archived_conversations/`, ObjectSizeGreaterThan: 128 * 1024 } },
+          Transitions: [{ Days: Number(transitionDays), StorageClass: transitionClass as never }],
+        }]
+      : []),
+  ];
+  return {
+    rules,
+    summary: `abort incomplete uploads after ${abortDays} d, old versions after ${noncurrentDays} d${transitionDays ? `, archives > 128 KB to ${transitionClass} after ${transitionDays} d` : ''}`,
+  };
 }
 
 export async function setupBucket(s3: S3Client, config: ConfiguredS3, env: EnvGetter): Promise<{ outcomes: SettingOutcome[]; warnings: string[] }> {
@@ -79,30 +112,10 @@ export async function setupBucket(s3: S3Client, config: ConfiguredS3, env: EnvGe
       },
     })), origins.join(', '));
 
-  const abortDays = Number(env('LIFECYCLE_ABORT_MULTIPART_DAYS') ?? 7);
-  const noncurrentDays = Number(env('LIFECYCLE_NONCURRENT_EXPIRE_DAYS') ?? 30);
-  const transitionDays = env('LIFECYCLE_ARCHIVE_TRANSITION_DAYS');
-  const transitionClass = env('LIFECYCLE_ARCHIVE_STORAGE_CLASS') ?? 'STANDARD_IA';
-  const prefix = config.prefix ? `${config.prefix}/` : '';
+  const lifecycle = lifecycleRules(config, env);
   await attempt('lifecycle rules', () =>
-    s3.send(new PutBucketLifecycleConfigurationCommand({
-      Bucket: config.bucket,
-      LifecycleConfiguration: {
-        Rules: [
-          { ID: 'strata-abort-incomplete-uploads', Status: 'Enabled', Filter: { Prefix: prefix }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: abortDays } },
-          { ID: 'strata-expire-old-versions', Status: 'Enabled', Filter: { Prefix: prefix }, NoncurrentVersionExpiration: { NoncurrentDays: noncurrentDays } },
-          ...(transitionDays
-            ? [{
-                ID: 'strata-archive-transition',
-                Status: 'Enabled' as const,
-                // Only objects large enough to be worth moving (see the warnings).
-                Filter: { And: { Prefix: `${prefix}archived_conversations/`, ObjectSizeGreaterThan: 128 * 1024 } },
-                Transitions: [{ Days: Number(transitionDays), StorageClass: transitionClass as never }],
-              }]
-            : []),
-        ],
-      },
-    })), `abort incomplete uploads after ${abortDays} d, old versions after ${noncurrentDays} d${transitionDays ? `, archives > 128 KB to ${transitionClass} after ${transitionDays} d` : ''}`);
+    s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: config.bucket, LifecycleConfiguration: { Rules: lifecycle.rules } })),
+    lifecycle.summary);
 
   return { outcomes, warnings: LIFECYCLE_WARNINGS };
 }

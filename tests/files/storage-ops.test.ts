@@ -1,7 +1,7 @@
 // Storage operations through the CLI against the test stack: info, bucket
 // setup on an endpoint that refuses most settings, verify (orphans both ways,
 // --fix with a grace period), and migrate-local run twice.
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteBucketCommand, HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,8 +20,12 @@ beforeAll(() => {
 afterAll(() => sql.end());
 
 function strata(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return strataWith({ STRATA_STATE_DIR: stack.stateDir }, ...args);
+}
+
+function strataWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
-    execFile(process.execPath, ['bin/strata.mjs', ...args], { env: { ...process.env, STRATA_STATE_DIR: stack.stateDir }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+    execFile(process.execPath, ['bin/strata.mjs', ...args], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     ),
   );
@@ -51,6 +55,32 @@ describe('bucket setup', () => {
     expect(report.outcomes.some((o: { outcome: string }) => o.outcome === 'refused')).toBe(true);
     expect(report.warnings.join(' ')).toMatch(/128 KB/);
     expect(report.warnings.join(' ')).toMatch(/40 KB/);
+  });
+
+  it("sets up a deployment's bucket from the S3 variables alone, with no database URL and no local stack", async () => {
+    const bucket = `strata-deploy-${crypto.randomUUID().slice(0, 8)}`;
+    const nowhere = await mkdtemp(path.join(tmpdir(), 'strata-no-stack-'));
+    try {
+      const env = {
+        STRATA_STATE_DIR: nowhere, SUPABASE_DB_URL: '',
+        AWS_ACCESS_KEY_ID: stack.s3AccessKeyId, AWS_SECRET_ACCESS_KEY: stack.s3SecretAccessKey, AWS_REGION: stack.s3Region,
+        S3_BUCKET_NAME: bucket, S3_ENDPOINT: stack.s3Endpoint, S3_FORCE_PATH_STYLE: 'true', S3_SSE: 'AES256',
+        STORAGE_CORS_ORIGINS: 'https://app.example.com',
+      };
+      const result = await strataWith(env, 'bucket', 'setup', '--json');
+      expect(result.code, result.stderr).toBe(0);
+      const report = JSON.parse(result.stdout);
+      expect(report.outcomes[0]).toEqual({ setting: 'bucket', outcome: 'applied', detail: bucket });
+      expect(report.outcomes.map((o: { setting: string }) => o.setting)).toContain('lifecycle rules'); // its rules: tests/unit/bucket-setup.test.ts
+      await directS3().s3.send(new HeadBucketCommand({ Bucket: bucket }));
+      // Without the S3 variables, nothing names a target.
+      const none = await strataWith({ STRATA_STATE_DIR: nowhere, SUPABASE_DB_URL: '', S3_BUCKET_NAME: '' }, 'bucket', 'setup', '--json');
+      expect(none.code).toBe(1);
+      expect(JSON.parse(none.stdout).error.code).toBe('no_target');
+    } finally {
+      await directS3().s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+      await rm(nowhere, { recursive: true, force: true });
+    }
   });
 });
 

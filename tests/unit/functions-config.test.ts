@@ -1,11 +1,13 @@
 // Every function keeps verify_jwt on: the functions read the caller from the
 // JWT's claims and rely on the gateway to have verified it. Each function
-// also has its two-line index.ts and the shared import map.
+// also has its two-line index.ts and deploys on its own: its own deno.json
+// (what `supabase functions deploy` uploads with it), the same pinned map as
+// supabase/functions/deno.json (what the dev stack and `deno check` use).
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/cli/project.ts';
-import { readVerifyJwt } from '../../src/dev/function-config.ts';
+import { readImportMaps, readVerifyJwt } from '../../src/dev/function-config.ts';
 
 const FUNCTIONS_DIR = path.join(PROJECT_ROOT, 'supabase', 'functions');
 
@@ -27,6 +29,21 @@ describe('function configuration', async () => {
     const source = await readFile(path.join(FUNCTIONS_DIR, name, 'index.ts'), 'utf8');
     expect(source.trim().split('\n').filter((l) => l.trim()).length).toBeLessThanOrEqual(3);
     expect(source).toContain('Deno.serve(');
+  });
+
+  const sharedMap = async () => JSON.parse(await readFile(path.join(FUNCTIONS_DIR, 'deno.json'), 'utf8')) as unknown;
+
+  it.each(names)('%s has its own deno.json, the shared pinned map', async (name) => {
+    const own = JSON.parse(await readFile(path.join(FUNCTIONS_DIR, name, 'deno.json'), 'utf8')) as unknown;
+    expect(own).toEqual(await sharedMap());
+  });
+
+  it('leaves each function to its own deno.json in config.toml (an import_map entry would replace it)', () => {
+    const maps = readImportMaps(path.join(PROJECT_ROOT, 'supabase', 'config.toml'));
+    for (const name of names) {
+      const map = maps.get(name);
+      if (map !== undefined) expect(path.normalize(map), name).toBe(path.normalize(`./functions/${name}/deno.json`));
+    }
   });
 
   it('pins every bare import of the shared code in deno.json, at the versions package.json installs', async () => {

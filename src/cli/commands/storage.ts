@@ -13,14 +13,19 @@ import { CliError, printFields, printJson, type ParsedArgs } from '../output.ts'
 import { progress } from '../progress.ts';
 import { resolveTargetEnv } from '../target.ts';
 
-async function target() {
-  const { env, source } = await resolveTargetEnv();
+async function s3Target(options: { s3Only?: boolean } = {}) {
+  const { env, source } = await resolveTargetEnv(options);
   const s3Config = readS3Config(env);
   if (!s3Config.configured) throw new CliError('s3_not_configured', s3Config.problem);
   // Operator tools ride out transient S3 errors rather than stopping half-way.
   const s3 = createS3Client(s3Config, { maxAttempts: 6 });
-  const sql = createSql(env('SUPABASE_DB_URL')!, { max: 4, applicationName: 'strata-cli' });
-  return { env, source, s3Config, s3, sql };
+  return { env, source, s3Config, s3 };
+}
+
+async function target() {
+  const s3 = await s3Target();
+  const sql = createSql(s3.env('SUPABASE_DB_URL')!, { max: 4, applicationName: 'strata-cli' });
+  return { ...s3, sql };
 }
 
 export async function storageCommand(args: ParsedArgs): Promise<number> {
@@ -51,18 +56,15 @@ export async function storageCommand(args: ParsedArgs): Promise<number> {
 
 export async function bucketCommand(args: ParsedArgs): Promise<number> {
   if (args.positional[0] !== 'setup') throw new CliError('invalid_arguments', 'Usage: strata bucket setup [--json]');
-  const { env, s3Config, s3, sql } = await target();
-  try {
-    const result = await setupBucket(s3, s3Config, env);
-    if (args.flags.has('json')) printJson(result);
-    else {
-      for (const o of result.outcomes) process.stdout.write(`${o.outcome.padEnd(8)} ${o.setting}${o.detail ? ` — ${o.detail}` : ''}\n`);
-      for (const w of result.warnings) process.stdout.write(`note: ${w}\n`);
-    }
-    return 0;
-  } finally {
-    await sql.end({ timeout: 5 });
+  // Only S3: the S3 variables alone name a deployment's bucket.
+  const { env, s3Config, s3 } = await s3Target({ s3Only: true });
+  const result = await setupBucket(s3, s3Config, env);
+  if (args.flags.has('json')) printJson(result);
+  else {
+    for (const o of result.outcomes) process.stdout.write(`${o.outcome.padEnd(8)} ${o.setting}${o.detail ? ` — ${o.detail}` : ''}\n`);
+    for (const w of result.warnings) process.stdout.write(`note: ${w}\n`);
   }
+  return 0;
 }
 
 export async function verifyCommand(args: ParsedArgs): Promise<number> {

@@ -63,12 +63,40 @@ export function readS3Config(env: EnvGetter): S3Config {
 
 export interface PlatformConfig {
   dbUrl: string | undefined;
+  /** The legacy service_role JWT: what pg_net wake-ups send (Vault's strata_service_role_key). */
   serviceRoleKey: string | undefined;
+  /** The project's secret API keys (sb_secret_...), where Supabase issues them. */
+  secretKeys: string[];
+}
+
+/**
+ * The secret API keys, as Supabase documents them for Edge Functions:
+ * SUPABASE_SECRET_KEYS is a JSON object of named keys ({"default":
+ * "sb_secret_..."}); SUPABASE_SECRET_KEY is a single key (self-hosted, set by
+ * hand). A malformed value holds no key: nothing is accepted on its account.
+ */
+export function readSecretKeys(env: EnvGetter): string[] {
+  const keys = new Set<string>();
+  const named = nonEmpty(env('SUPABASE_SECRET_KEYS'));
+  if (named) {
+    try {
+      const parsed: unknown = JSON.parse(named);
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+        for (const value of Object.values(parsed)) if (typeof value === 'string' && nonEmpty(value)) keys.add(value.trim());
+      }
+    } catch {
+      // not JSON: no keys
+    }
+  }
+  const single = nonEmpty(env('SUPABASE_SECRET_KEY'));
+  if (single) keys.add(single);
+  return [...keys];
 }
 
 export function readPlatformConfig(env: EnvGetter): PlatformConfig {
   return {
     dbUrl: nonEmpty(env('SUPABASE_DB_URL')),
     serviceRoleKey: nonEmpty(env('SUPABASE_SERVICE_ROLE_KEY')),
+    secretKeys: readSecretKeys(env),
   };
 }

@@ -67,7 +67,7 @@ export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3C
 
   const router = new Router('archive')
     .on('GET', '/status', async (request) => {
-      const caller = callerOf(request, { allowService: true, serviceRoleKey: platform.serviceRoleKey });
+      const caller = callerOf(request, { service: platform });
       const storage = s3Config.configured
         ? { enabled: true, bucket: s3Config.bucket, prefix: s3Config.prefix || null }
         : { enabled: false, bucket: null, prefix: null, reason: s3Config.problem };

@@ -79,7 +79,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
       });
     })
     .on('GET', '/stats', async (request) => {
-      const caller = callerOf(request, { allowService: true, serviceRoleKey: platform.serviceRoleKey });
+      const caller = callerOf(request, { service: platform });
       if (caller.kind === 'service') {
         const [row] = await sql`select private.project_conversation_stats() as stats`;
         return json({ scope: 'project', ...(row!.stats as object) });

@@ -2,7 +2,8 @@
 // due, backing off, running, dead, oldest due age, done in the last hour, last errors.
 // POST /functions/v1/archive-worker: a wake-up. Whatever the body says (our
 // pg_net call, a Database Webhook payload, the cron sweep), the worker takes
-// its work from the job table. Only the service role key may call it.
+// its work from the job table. Only service credentials may call it: the
+// service_role key, or a secret API key (auth/caller.ts).
 // ?wait=true drains before answering (CLI, tests); otherwise it answers 202
 // at once and drains in the background (EdgeRuntime.waitUntil on Supabase).
 // Each drain logs one structured line: claimed, done, failed, CPU, memory.
@@ -98,11 +99,11 @@ export function createWorkerHandler(env: EnvGetter, options: { background?: Back
     const path = new URL(request.url).pathname.replace(/\/+$/, '');
     if (path.endsWith('/status')) {
       if (request.method !== 'GET') throw errors.methodNotAllowed(request.method, ['GET']);
-      requireService(request, platform.serviceRoleKey);
+      requireService(request, platform);
       return json(await readJobStatus(getDeps().sql));
     }
     if (request.method !== 'POST') throw errors.methodNotAllowed(request.method, ['POST']);
-    requireService(request, platform.serviceRoleKey);
+    requireService(request, platform);
     // The body is only a wake-up; read it (bounded) and ignore it.
     const body = await request.arrayBuffer();
     if (body.byteLength > MAX_WAKE_BODY) throw errors.payloadTooLarge('A wake-up body must be under 1 MB.');

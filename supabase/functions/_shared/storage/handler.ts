@@ -16,7 +16,7 @@ export function createStorageHandler(env: EnvGetter): Handler {
   const sql = createSql(platform.dbUrl ?? '', { max: 2, applicationName: 'strata-storage' });
   const s3 = s3Config.configured ? createS3Client(s3Config) : null;
   const router = new Router('storage').on('GET', '/info', async (request) => {
-    requireService(request, platform.serviceRoleKey);
+    requireService(request, platform);
     if (!s3Config.configured || !s3) return json({ configured: false, reason: s3Config.configured ? 'unavailable' : s3Config.problem });
     return json({ configured: true, ...(await storageInfo(sql, s3, s3Config)) });
   });
