@@ -12,6 +12,7 @@ export default defineConfig({
           // Pure logic: no database, no S3, no Deno; files run in parallel.
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
+          setupFiles: ['tests/setup/quiet.ts'],
         },
       },
       {

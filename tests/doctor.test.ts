@@ -56,7 +56,7 @@ describe('strata doctor on the local stack', () => {
     const { code, report, check } = await doctor();
     expect(failures(report)).toEqual([]);
     expect(code).toBe(0);
-    expect(report.target).toBe('local stack');
+    expect(report.target).toMatchObject({ kind: 'local stack', bucket: stack.s3Bucket });
     expect(report.checks.map((c) => c.name)).toEqual(CHECKS);
     for (const c of report.checks) {
       expect(['ok', 'warn', 'fail']).toContain(c.status);

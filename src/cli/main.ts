@@ -14,7 +14,9 @@ const USAGE = `Usage: strata <command> [options]
 Local stack:
   start                      Start the whole local stack in the foreground (Ctrl-C stops it)
   status [--json]            Show the running stack's URLs and keys
-  user create EMAIL [--json] Create a local user and print its id and an access token
+  user create EMAIL [--expires-in SECONDS] [--json]
+                             Create a local user and print its id and an access token
+                             (valid for SECONDS; default the stack's JWT expiry, 3600)
   gen types                  Regenerate supabase/functions/_shared/database.types.ts
 
 Archive (the local stack, or the deployment named by SUPABASE_DB_URL and the S3 variables):
@@ -45,7 +47,7 @@ Storage:
 
 Options:
   --json                     Print one JSON document instead of text
-  -h, --help                 Show this help
+  -h, --help                 Show this help; after a command, that command's usage
 `;
 
 type Command = (args: ReturnType<typeof parseArgs>) => Promise<number>;

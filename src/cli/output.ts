@@ -26,6 +26,11 @@ export function printFields(rows: Array<[string, string | number]>): void {
 }
 
 export function printError(error: unknown, json: boolean): number {
+  // -h or --help after a command: its usage, on stdout, and success.
+  if (isCliError(error) && error.code === 'help') {
+    process.stdout.write(`${error.message}\n`);
+    return 0;
+  }
   const code = isCliError(error) ? error.code : 'unexpected_error';
   const message = error instanceof Error ? error.message : String(error);
   if (json) process.stdout.write(JSON.stringify({ error: { code, message } }) + '\n');
@@ -38,7 +43,11 @@ export interface ParsedArgs {
   flags: Map<string, string | true>;
 }
 
-/** --name value, --name=value and bare --flag; everything else is positional. */
+/**
+ * --name value, --name=value and bare --flag; everything else is positional.
+ * A value flag without its value (last, or followed by another --option) is
+ * kept as `true`, for the command's argument check to report with its usage.
+ */
 export function parseArgs(argv: string[], valueFlags: string[] = []): ParsedArgs {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
@@ -50,11 +59,8 @@ export function parseArgs(argv: string[], valueFlags: string[] = []): ParsedArgs
     }
     const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     if (inline !== undefined) flags.set(name, inline);
-    else if (valueFlags.includes(name)) {
-      const value = argv[++i];
-      if (value === undefined) throw new CliError('invalid_arguments', `--${name} needs a value.`);
-      flags.set(name, value);
-    } else flags.set(name, true);
+    else if (valueFlags.includes(name) && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) flags.set(name, argv[++i]!);
+    else flags.set(name, true);
   }
   return { positional, flags };
 }

@@ -11,7 +11,8 @@ export function progress(label: string, options: { quiet?: boolean } = {}): Prog
   let lastText = '';
   const render = (done: number, total?: number, note?: string) => {
     const width = 24;
-    const bar = total ? `[${'#'.repeat(Math.round((done / Math.max(total, 1)) * width)).padEnd(width, '.')}] ` : '';
+    const filled = total ? Math.min(width, Math.round((done / Math.max(total, 1)) * width)) : 0;
+    const bar = total ? `[${'#'.repeat(filled).padEnd(width, '.')}] ` : '';
     const count = total !== undefined ? `${done}/${total}` : `${done}`;
     return `${label} ${bar}${count}${note ? ` ${note}` : ''}`;
   };

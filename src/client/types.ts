@@ -31,11 +31,20 @@ export interface NewMessage {
 
 export interface ConversationStats {
   scope: 'user' | 'project';
+  /** Live (not expired) conversations. */
   conversations: number;
+  /** Messages of the live conversations. */
   messages: number;
+  /** Expired conversations the sweep has not handled yet. */
   expired_conversations: number;
   default_ttl_hours: number | null;
   expiry_policy: 'archive' | 'delete';
+  /** The seed's name for `conversations` (same value). */
+  total_conversations: number;
+  /** The seed's name for `messages` (same value). */
+  total_messages: number;
+  /** The seed's name for `default_ttl_hours` (same value). */
+  ttl_hours: number | null;
 }
 
 export interface ArchiveDocument {

@@ -18,6 +18,17 @@ import { fileKey } from '../../supabase/functions/_shared/s3/keys.ts';
 
 type ConfiguredS3 = Extract<S3Config, { configured: true }>;
 
+/** DIR holds files directly and no folder names a user: without --user nothing says whose they are. */
+export class FlatFolderError extends Error {
+  override readonly name = 'FlatFolderError' as const;
+  constructor(readonly dir: string, readonly files: number) {
+    super(`${dir} holds ${files} file(s) and no folder named by a user id or e-mail: pass --user to import them as one user.`);
+  }
+}
+
+export const isFlatFolderError = (error: unknown): error is FlatFolderError =>
+  error instanceof Error && (error as { name?: string }).name === 'FlatFolderError';
+
 export interface MigrateReport {
   scanned: number;
   imported: { files: number; analyses: number };
@@ -88,10 +99,15 @@ export async function migrateLocal(options: {
     if (!userId) throw new Error(`no user ${options.user}`);
     for (const file of await walk(options.dir)) work.push({ file, relative: path.relative(options.dir, file), userId });
   } else {
-    for (const entry of await readdir(options.dir, { withFileTypes: true })) {
-      if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
-      const userId = await resolveUser(entry.name);
-      const folder = path.join(options.dir, entry.name);
+    const entries = (await readdir(options.dir, { withFileTypes: true })).filter((entry) => !entry.name.startsWith('.'));
+    const loose = entries.filter((entry) => entry.isFile()).map((entry) => path.join(options.dir, entry.name)).sort();
+    const folders: Array<{ folder: string; userId: string | null }> = [];
+    for (const entry of entries) {
+      if (entry.isDirectory()) folders.push({ folder: path.join(options.dir, entry.name), userId: await resolveUser(entry.name) });
+    }
+    if (loose.length > 0 && !folders.some((f) => f.userId)) throw new FlatFolderError(options.dir, loose.length);
+    for (const file of loose) report.skipped.push({ path: file, reason: 'not in a user folder (import a flat folder with --user)' });
+    for (const { folder, userId } of folders) {
       if (!userId) {
         report.skipped.push({ path: folder, reason: 'no such user (name folders by user id or e-mail, or pass --user)' });
         continue;

@@ -173,7 +173,7 @@ describe('faults', () => {
         env: { ...process.env, STRATA_STATE_DIR: inject('stack').stateDir },
       }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
     );
-    expect(JSON.parse(output)).toEqual({ retried: 1 });
+    expect(JSON.parse(output)).toEqual({ target: expect.objectContaining({ kind: 'local stack' }), retried: 1 });
     await waitForArchived(sql, [poison!], 60_000);
   });
 });

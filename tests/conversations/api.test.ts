@@ -3,7 +3,7 @@
 // status and stable error code.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api, tokenFor, waitForArchived } from '../helpers/archive.ts';
-import { connect, createUser, type Sql } from '../helpers/db.ts';
+import { asActor, connect, createUser, type Sql } from '../helpers/db.ts';
 
 const stack = inject('stack');
 let sql: Sql;
@@ -180,10 +180,35 @@ describe('conversations API', () => {
     for (const role of ['user', 'assistant', 'user']) await api(`/conversations/${a}/messages`, { token: userToken, method: 'POST', body: { role, content: 'x' } });
     await sql`insert into conversations (user_id, expires_at) values (${user.id}, now() - interval '1 minute')`;
     const mine = await api('/conversations/stats', { token: userToken });
-    expect(mine.body).toEqual({ scope: 'user', conversations: 2, messages: 3, expired_conversations: 1, default_ttl_hours: null, expiry_policy: 'archive' });
+    // The current names and the seed's (total_conversations, total_messages, ttl_hours), with the same values.
+    expect(mine.body).toEqual({
+      scope: 'user', conversations: 2, messages: 3, expired_conversations: 1, default_ttl_hours: null, expiry_policy: 'archive',
+      total_conversations: 2, total_messages: 3, ttl_hours: null,
+    });
     const project = await api('/conversations/stats', { token: stack.serviceRoleKey });
     expect(project.body).toMatchObject({ scope: 'project', messages_by_role: expect.objectContaining({ user: expect.any(Number) }), average_messages_per_conversation: expect.any(Number) });
     expect(project.body.conversations).toBeGreaterThanOrEqual(2);
+    expect(project.body).toMatchObject({
+      total_conversations: project.body.conversations,
+      total_messages: project.body.messages,
+      ttl_hours: project.body.default_ttl_hours,
+    });
+  });
+
+  it('stats: public.conversation_stats() over the Data API (rpc) carries the seed names too, and follows the default TTL', async () => {
+    const user = await createUser(sql, 'stats-rpc');
+    await api('/conversations', { token: tokenFor(user), method: 'POST', body: {} });
+    const asCaller = () => asActor(sql, { kind: 'user', id: user.id }, async (tx) => (await tx`select public.conversation_stats() as stats`)[0]!.stats);
+    expect(await asCaller()).toEqual({
+      conversations: 1, messages: 0, expired_conversations: 0, default_ttl_hours: null, expiry_policy: 'archive',
+      total_conversations: 1, total_messages: 0, ttl_hours: null,
+    });
+    await sql`update private.settings set default_ttl_hours = 48`;
+    try {
+      expect(await asCaller()).toMatchObject({ default_ttl_hours: 48, ttl_hours: 48 });
+    } finally {
+      await sql`update private.settings set default_ttl_hours = null`;
+    }
   });
 });
 

@@ -13,6 +13,7 @@ import { runEdgeWorker, waitUntil } from '../helpers/archive.ts';
 import { control } from '../helpers/control.ts';
 import { connect, createUser, type Sql } from '../helpers/db.ts';
 import { directS3 } from '../helpers/s3.ts';
+import { functionsEnvOf } from '../../src/dev/state.ts';
 
 const stack = inject('stack');
 /** The test stack sets no S3_PREFIX (tests/setup/stack.ts), so keys start at the bucket's root. */
@@ -23,7 +24,11 @@ beforeAll(() => {
 });
 afterAll(() => sql.end());
 
-/** The CLI against the test stack; `env` overrides its variables (e.g. S3_ENDPOINT through the fault proxy). */
+/**
+ * The CLI against the test stack; `env` adds variables. On the local stack the
+ * CLI uses the stack's own database and S3 whatever the shell says, so a run
+ * through the fault proxy names the stack as a deployment (throughProxy).
+ */
 function strata(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
     execFile(process.execPath, ['bin/strata.mjs', ...args], { env: { ...process.env, STRATA_STATE_DIR: stack.stateDir, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
@@ -121,7 +126,7 @@ describe('verify when a folder cannot be listed', () => {
 
     // The CLI goes through the fault proxy, which answers 500 to every listing of analysis/.
     const root = analysisRoot(PREFIX);
-    const throughProxy = { S3_ENDPOINT: inject('functionsS3Endpoint') };
+    const throughProxy = { ...functionsEnvOf(stack), S3_ENDPOINT: inject('functionsS3Endpoint') };
     await control.proxy('pass', `prefix=${encodeURIComponent(root)}`);
     let json: { code: number; stdout: string; stderr: string };
     let text: { code: number; stdout: string; stderr: string };

@@ -71,6 +71,7 @@ describe('bucket setup', () => {
       expect(result.code, result.stderr).toBe(0);
       const report = JSON.parse(result.stdout);
       expect(report.outcomes[0]).toEqual({ setting: 'bucket', outcome: 'applied', detail: bucket });
+      expect(report.target).toMatchObject({ kind: 'deployment', database: null, bucket });
       expect(report.outcomes.map((o: { setting: string }) => o.setting)).toContain('lifecycle rules'); // its rules: tests/unit/bucket-setup.test.ts
       await directS3().s3.send(new HeadBucketCommand({ Bucket: bucket }));
       // Without the S3 variables, nothing names a target.

@@ -185,8 +185,8 @@ describe('with jobs of every state, the due and expired ones held from workers',
   it('strata jobs status --json prints the same object, with the target', async () => {
     const result = await strata('jobs', 'status', '--json');
     expect(result.code, result.stderr).toBe(0);
-    const printed = JSON.parse(result.stdout) as JobStatus & { target: string };
-    expect(printed.target).toBe('local stack');
+    const printed = JSON.parse(result.stdout) as JobStatus & { target: { kind: string; bucket: string } };
+    expect(printed.target).toMatchObject({ kind: 'local stack', bucket: inject('stack').s3Bucket });
     expectReading(printed);
   });
 

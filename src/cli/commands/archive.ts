@@ -6,7 +6,7 @@ import { decodeChunks, readArchive } from '../../../supabase/functions/_shared/a
 import { rebuildIndex } from '../../../supabase/functions/_shared/archive/rebuild.ts';
 import { createJobHandlers } from '../../../supabase/functions/_shared/jobs/handlers.ts';
 import { readWorkerSettings } from '../../../supabase/functions/_shared/jobs/settings.ts';
-import { drainJobs } from '../../../supabase/functions/_shared/jobs/worker.ts';
+import { drainJobs, type DrainSummary } from '../../../supabase/functions/_shared/jobs/worker.ts';
 import { readS3Config } from '../../../supabase/functions/_shared/config.ts';
 import { asUser } from '../../../supabase/functions/_shared/db/as-user.ts';
 import { createSql } from '../../../supabase/functions/_shared/db/client.ts';
@@ -14,9 +14,10 @@ import { sqlStateOf } from '../../../supabase/functions/_shared/db/sqlstate.ts';
 import { isAppError } from '../../../supabase/functions/_shared/http/errors.ts';
 import { isUuid } from '../../../supabase/functions/_shared/ids.ts';
 import { createS3Client } from '../../../supabase/functions/_shared/s3/client.ts';
+import { checkAction } from '../args.ts';
 import { CliError, printFields, printJson, type ParsedArgs } from '../output.ts';
 import { progress } from '../progress.ts';
-import { resolveTargetEnv } from '../target.ts';
+import { announceTarget, resolveTarget, type TargetSummary } from '../target.ts';
 
 export const ARCHIVE_USAGE = `Usage:
   strata archive status [--json]                 Queue counts, oldest pending job, dead jobs and their errors
@@ -26,32 +27,37 @@ export const ARCHIVE_USAGE = `Usage:
   strata archive restore CONVERSATION_ID --user USER [--json]  Restore an archive of any size as its owner (id or e-mail)`;
 
 export async function archiveCommand(args: ParsedArgs): Promise<number> {
-  const [action] = args.positional;
+  const action = checkAction(args, ARCHIVE_USAGE, {
+    status: { flags: ['json'] },
+    work: { flags: ['json'], valueFlags: ['budget'] },
+    retry: { flags: ['json'], valueFlags: ['conversation'] },
+    'rebuild-index': { flags: ['json', 'metadata-json'] },
+    restore: { positional: ['CONVERSATION_ID'], flags: ['json'], valueFlags: ['user'], required: ['user'] },
+  });
   const json = args.flags.has('json');
-  const { env, source } = await resolveTargetEnv();
+  const { env, summary: target } = await resolveTarget();
+  announceTarget(target, json);
   const dbUrl = env('SUPABASE_DB_URL')!;
   const sql = createSql(dbUrl, { max: 10, applicationName: 'strata-cli' });
   try {
     switch (action) {
       case 'status':
-        return await status(sql, env, json, source);
+        return await status(sql, env, json, target);
       case 'work':
-        return await work(sql, env, args, json);
+        return await work(sql, env, args, json, target);
       case 'retry':
-        return await retry(sql, args, json);
+        return await retry(sql, args, json, target);
       case 'rebuild-index':
-        return await rebuild(sql, env, args, json);
+        return await rebuild(sql, env, args, json, target);
       case 'restore':
-        return await restore(sql, env, args, json);
-      default:
-        throw new CliError('invalid_arguments', ARCHIVE_USAGE);
+        return await restore(sql, env, args, json, target);
     }
   } finally {
     await sql.end({ timeout: 5 });
   }
 }
 
-async function status(sql: ReturnType<typeof createSql>, env: (n: string) => string | undefined, json: boolean, source: string) {
+async function status(sql: ReturnType<typeof createSql>, env: (n: string) => string | undefined, json: boolean, target: TargetSummary) {
   const s3 = readS3Config(env);
   const [counts] = await sql`
     select count(*) filter (where status = 'pending')::int as pending,
@@ -62,7 +68,7 @@ async function status(sql: ReturnType<typeof createSql>, env: (n: string) => str
   const [stored] = await sql`select count(*)::int as archived, coalesce(sum(bytes), 0)::bigint as bytes from public.archived_conversations where status = 'stored'`;
   const dead = await sql`select id, kind, subject_id, attempts, last_error, updated_at from private.jobs where status = 'dead' order by updated_at desc limit 10`;
   const result = {
-    target: source,
+    target,
     s3: s3.configured ? { configured: true, bucket: s3.bucket, prefix: s3.prefix || null } : { configured: false, problem: s3.problem },
     jobs: { pending: counts!.pending, running: counts!.running, dead: counts!.dead, oldest_pending_seconds: counts!.oldest_pending_seconds },
     archived: { conversations: stored!.archived, bytes: Number(stored!.bytes) },
@@ -73,7 +79,7 @@ async function status(sql: ReturnType<typeof createSql>, env: (n: string) => str
     return 0;
   }
   printFields([
-    ['target', source],
+    ['target', target.kind],
     ['S3', s3.configured ? `${s3.bucket}${s3.prefix ? `/${s3.prefix}` : ''}` : `not configured: ${s3.problem}`],
     ['pending', counts!.pending],
     ['running', counts!.running],
@@ -85,13 +91,17 @@ async function status(sql: ReturnType<typeof createSql>, env: (n: string) => str
   return 0;
 }
 
-async function work(sql: ReturnType<typeof createSql>, env: (n: string) => string | undefined, args: ParsedArgs, json: boolean) {
+async function work(sql: ReturnType<typeof createSql>, env: (n: string) => string | undefined, args: ParsedArgs, json: boolean, target: TargetSummary) {
   const s3Config = readS3Config(env);
   const settings = readWorkerSettings(env);
   const budget = args.flags.get('budget');
   const wallMs = budget === undefined ? settings.wallBudgetMs : Number(budget) * 1000;
-  if (!Number.isFinite(wallMs) || wallMs <= 0) throw new CliError('invalid_arguments', '--budget must be a positive number of seconds.');
+  if (!Number.isFinite(wallMs) || wallMs <= 0) throw new CliError('invalid_arguments', `--budget must be a positive number of seconds.\n${ARCHIVE_USAGE}`);
+  // Jobs due now; the total grows when the work queues more (or others are queued meanwhile).
+  const [{ due }] = await sql<{ due: number }[]>`select count(*)::int as due from private.jobs where status = 'pending' and run_after <= now()`;
   const bar = progress('working', { quiet: json });
+  let total = due;
+  bar.update(0, total, 'jobs finished');
   // Here, on a machine of its own, the worker is not held to an Edge Function's CPU and memory.
   const summary = await drainJobs(
     {
@@ -102,12 +112,16 @@ async function work(sql: ReturnType<typeof createSql>, env: (n: string) => strin
       handlers: createJobHandlers(env),
       workerId: `cli-${process.pid}-${randomUUID().slice(0, 8)}`,
       log: (message) => process.stderr.write(`${message}\n`),
+      onProgress: (soFar) => {
+        const finished = soFar.claimed - inFlight(soFar);
+        total = Math.max(total, soFar.claimed);
+        bar.update(finished, total, `jobs finished (${describeDrain(soFar)})`);
+      },
     },
     { wallMs, cpuMs: Number.MAX_SAFE_INTEGER, memoryBytes: Number.MAX_SAFE_INTEGER },
   );
-  const kinds = Object.entries(summary.by_kind).map(([kind, k]) => `${kind} ${k.done}/${k.claimed}`).join(', ');
-  bar.finish(`claimed ${summary.claimed}, done ${summary.done}${kinds ? ` (${kinds})` : ''}, retrying ${summary.retrying}, dead ${summary.dead}`);
-  if (json) printJson(summary);
+  bar.finish(`claimed ${summary.claimed}, ${describeDrain(summary)}`);
+  if (json) printJson({ target, ...summary });
   if (summary.idle_reason) {
     if (!json) process.stderr.write(`worker idle: ${summary.idle_reason}\n`);
     return 2;
@@ -115,18 +129,27 @@ async function work(sql: ReturnType<typeof createSql>, env: (n: string) => strin
   return 0;
 }
 
-async function retry(sql: ReturnType<typeof createSql>, args: ParsedArgs, json: boolean) {
+/** Jobs claimed but not finished yet. */
+const inFlight = (s: DrainSummary) => s.claimed - s.done - s.skipped - s.lost - s.released - s.retrying - s.dead;
+
+/** "done 12 (archive_conversation 10/11, delete_file 2/2), retrying 1, dead 0": done/claimed per kind. */
+function describeDrain(s: DrainSummary): string {
+  const kinds = Object.entries(s.by_kind).map(([kind, k]) => `${kind} ${k.done}/${k.claimed}`).join(', ');
+  return `done ${s.done}${kinds ? ` (${kinds})` : ''}, retrying ${s.retrying}, dead ${s.dead}`;
+}
+
+async function retry(sql: ReturnType<typeof createSql>, args: ParsedArgs, json: boolean, target: TargetSummary) {
   const conversation = args.flags.get('conversation');
-  if (conversation !== undefined && !isUuid(conversation)) throw new CliError('invalid_arguments', '--conversation must be a conversation id (UUID).');
+  if (conversation !== undefined && !isUuid(conversation)) throw new CliError('invalid_arguments', `--conversation must be a conversation id (UUID).\n${ARCHIVE_USAGE}`);
   const [row] = conversation
     ? await sql`select private.retry_dead_jobs('archive_conversation', ${conversation as string}::uuid) as retried`
     : await sql`select private.retry_dead_jobs() as retried`;
-  if (json) printJson({ retried: row!.retried });
+  if (json) printJson({ target, retried: row!.retried });
   else process.stdout.write(`${row!.retried} dead job(s) queued again.\n`);
   return 0;
 }
 
-async function rebuild(sql: ReturnType<typeof createSql>, env: (n: string) => string | undefined, args: ParsedArgs, json: boolean) {
+async function rebuild(sql: ReturnType<typeof createSql>, env: (n: string) => string | undefined, args: ParsedArgs, json: boolean, target: TargetSummary) {
   const s3Config = readS3Config(env);
   if (!s3Config.configured) throw new CliError('s3_not_configured', s3Config.problem);
   const bar = progress('reading archive metadata', { quiet: json });
@@ -139,7 +162,7 @@ async function rebuild(sql: ReturnType<typeof createSql>, env: (n: string) => st
     onProgress: (done, total) => bar.update(done, total),
   });
   bar.finish(`${report.objects} objects read`);
-  if (json) printJson(report);
+  if (json) printJson({ target, ...report });
   else {
     printFields([
       ['objects', report.objects],
@@ -164,12 +187,11 @@ async function rebuild(sql: ReturnType<typeof createSql>, env: (n: string) => st
  * again under the index row's lock, restores conversation and messages in one
  * transaction and queues the deletion of exactly that archive's object.
  */
-async function restore(sql: ReturnType<typeof createSql>, env: (n: string) => string | undefined, args: ParsedArgs, json: boolean) {
+async function restore(sql: ReturnType<typeof createSql>, env: (n: string) => string | undefined, args: ParsedArgs, json: boolean, target: TargetSummary) {
   const id = args.positional[1];
   const who = args.flags.get('user');
-  if (!isUuid(id) || typeof who !== 'string' || who.trim() === '' || args.positional.length > 2) {
-    throw new CliError('invalid_arguments', 'Usage: strata archive restore CONVERSATION_ID --user USER_ID_OR_EMAIL');
-  }
+  if (!isUuid(id)) throw new CliError('invalid_arguments', `"${id}" is not a conversation id (UUID).\n${ARCHIVE_USAGE}`);
+  if (typeof who !== 'string' || who.trim() === '') throw new CliError('invalid_arguments', `--user needs a user id or e-mail.\n${ARCHIVE_USAGE}`);
   const conversationId = id.toLowerCase();
   const s3Config = readS3Config(env);
   if (!s3Config.configured) throw new CliError('s3_not_configured', s3Config.problem);
@@ -230,7 +252,7 @@ async function restore(sql: ReturnType<typeof createSql>, env: (n: string) => st
     throw error;
   }
   bar.finish(`restored conversation ${result.conversation_id} with ${result.message_count} messages`);
-  const summary = { conversation_id: result.conversation_id, user_id: user.id, message_count: result.message_count, json_bytes: jsonBytes, sha256: row.sha256, restored: true };
+  const summary = { target, conversation_id: result.conversation_id, user_id: user.id, message_count: result.message_count, json_bytes: jsonBytes, sha256: row.sha256, restored: true };
   if (json) printJson(summary);
   else {
     printFields([

@@ -5,25 +5,30 @@ import path from 'node:path';
 import { createSql } from '../../../supabase/functions/_shared/db/client.ts';
 import type { DoctorReport } from '../../ops/doctor/check.ts';
 import { hasFailure, runDoctor } from '../../ops/doctor/run.ts';
-import { CliError, printJson, type ParsedArgs } from '../output.ts';
+import { checkArgs } from '../args.ts';
+import { printJson, type ParsedArgs } from '../output.ts';
 import { PROJECT_ROOT } from '../project.ts';
-import { resolveTargetEnv } from '../target.ts';
+import { announceTarget, resolveTarget } from '../target.ts';
 
 export const DOCTOR_USAGE = `Usage:
   strata doctor [--json]   Check the deployment named by SUPABASE_DB_URL and the S3 variables (or the local stack):
                            pg_net, pg_cron, the cron jobs, the Vault secrets, the worker, S3, migrations, the queue`;
 
 export async function doctorCommand(args: ParsedArgs): Promise<number> {
-  if (args.positional.length > 0) throw new CliError('invalid_arguments', `Unexpected argument "${args.positional[0]}".\n${DOCTOR_USAGE}`);
-  const unknown = [...args.flags.keys()].find((flag) => flag !== 'json');
-  if (unknown !== undefined) throw new CliError('invalid_arguments', `Unknown option --${unknown}.\n${DOCTOR_USAGE}`);
-  if (args.flags.has('json') && args.flags.get('json') !== true) throw new CliError('invalid_arguments', `--json takes no value.\n${DOCTOR_USAGE}`);
+  checkArgs(args, DOCTOR_USAGE, { flags: ['json'] });
+  const json = args.flags.has('json');
 
-  const { env, source } = await resolveTargetEnv();
+  const { env, summary: target } = await resolveTarget();
+  announceTarget(target, json);
   const sql = createSql(env('SUPABASE_DB_URL')!, { max: 4, applicationName: 'strata-cli' });
   try {
-    const report = await runDoctor({ sql, env, target: source, migrationsDir: path.join(PROJECT_ROOT, 'supabase', 'migrations') });
-    if (args.flags.has('json')) printJson(report);
+    const report = await runDoctor({
+      sql,
+      env,
+      target: target.kind === 'deployment' ? 'environment' : 'local stack',
+      migrationsDir: path.join(PROJECT_ROOT, 'supabase', 'migrations'),
+    });
+    if (json) printJson({ ...report, target });
     else printReport(report);
     return hasFailure(report) ? 1 : 0;
   } finally {

@@ -4,11 +4,15 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readState } from '../../dev/state.ts';
 import { DATABASE_TYPES_PATH, generateTypes } from '../../dev/types.ts';
+import { checkAction } from '../args.ts';
 import { CliError, printJson, type ParsedArgs } from '../output.ts';
 import { PROJECT_ROOT, stateDir } from '../project.ts';
 
+export const GEN_USAGE = `Usage:
+  strata gen types [--json]   Regenerate ${DATABASE_TYPES_PATH} from the running stack's database`;
+
 export async function genCommand(args: ParsedArgs): Promise<number> {
-  if (args.positional[0] !== 'types') throw new CliError('invalid_arguments', 'Usage: strata gen types [--json]');
+  checkAction(args, GEN_USAGE, { types: { flags: ['json'] } });
   const info = await readState(stateDir());
   if (!info) throw new CliError('not_running', 'Strata is not running. Start it with "npm start".');
   const types = await generateTypes(info.dbUrl, PROJECT_ROOT);

@@ -2,32 +2,25 @@
 // (environment) or of the local stack, per kind, with the last errors.
 import { createSql } from '../../../supabase/functions/_shared/db/client.ts';
 import { readJobStatus, type JobCounts, type JobStatus } from '../../../supabase/functions/_shared/jobs/status.ts';
-import { CliError, formatAge, printJson, printTable, type ParsedArgs } from '../output.ts';
-import { resolveTargetEnv } from '../target.ts';
+import { checkAction } from '../args.ts';
+import { formatAge, printJson, printTable, type ParsedArgs } from '../output.ts';
+import { announceTarget, resolveTarget } from '../target.ts';
 
 export const JOBS_USAGE = `Usage:
   strata jobs status [--json]   Per kind: due, backing off, running (expired leases), dead, done in the last hour,
                                 the oldest due job's wait, and the last errors`;
 
-const ALLOWED_FLAGS = ['json'];
-
 export async function jobsCommand(args: ParsedArgs): Promise<number> {
-  const [action, ...extra] = args.positional;
-  if (action !== 'status') throw new CliError('invalid_arguments', JOBS_USAGE);
-  if (extra.length > 0) throw new CliError('invalid_arguments', `Unexpected argument "${extra[0]}".\n${JOBS_USAGE}`);
-  const unknown = [...args.flags.keys()].find((flag) => !ALLOWED_FLAGS.includes(flag));
-  if (unknown !== undefined) throw new CliError('invalid_arguments', `Unknown option --${unknown}.\n${JOBS_USAGE}`);
-  if (args.flags.get('json') !== undefined && args.flags.get('json') !== true) {
-    throw new CliError('invalid_arguments', `--json takes no value.\n${JOBS_USAGE}`);
-  }
+  checkAction(args, JOBS_USAGE, { status: { flags: ['json'] } });
   const json = args.flags.has('json');
 
-  const { env, source } = await resolveTargetEnv();
+  const { env, summary: target } = await resolveTarget();
+  announceTarget(target, json);
   const sql = createSql(env('SUPABASE_DB_URL')!, { max: 1, applicationName: 'strata-cli' });
   try {
     const status = await readJobStatus(sql);
-    if (json) printJson({ target: source, ...status });
-    else printStatus(status, source);
+    if (json) printJson({ target, ...status });
+    else printStatus(status, target.kind);
     return 0;
   } finally {
     await sql.end({ timeout: 5 });

@@ -1,10 +1,16 @@
 // strata start (npm start): the whole local stack in the foreground.
 import exitHook from 'async-exit-hook';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { AlreadyRunningError, readState } from '../../dev/state.ts';
 import { isPortInUse } from '../../dev/ports.ts';
 import { startStack, type Part } from '../../dev/stack.ts';
+import { checkArgs } from '../args.ts';
 import { CliError, printFields, stackFields, type ParsedArgs } from '../output.ts';
 import { denoCacheDir, PROJECT_ROOT, stateDir } from '../project.ts';
+
+export const START_USAGE = `Usage:
+  strata start   Start the whole local stack in the foreground (npm start; Ctrl-C stops it)`;
 
 /** Supabase's local default, so the printed anon key is the familiar demo key. */
 export const LOCAL_JWT_SECRET = 'super-secret-jwt-token-with-at-least-32-characters-long';
@@ -38,7 +44,20 @@ function log(part: Part, line: string) {
   process.stdout.write(`[${part.padEnd(10)}] ${line}\n`);
 }
 
-export async function startCommand(_args: ParsedArgs): Promise<number> {
+/**
+ * True when Deno's cache holds no npm package yet (the functions import only
+ * npm: packages): the first start downloads the functions' dependencies.
+ */
+export async function isDenoCacheEmpty(denoDir: string): Promise<boolean> {
+  try {
+    return (await readdir(path.join(denoDir, 'npm'))).length === 0;
+  } catch {
+    return true;
+  }
+}
+
+export async function startCommand(args: ParsedArgs): Promise<number> {
+  checkArgs(args, START_USAGE, {});
   const running = await readState(stateDir());
   if (running) throw new CliError('already_running', new AlreadyRunningError(running.pid, running.stateDir).message);
   const ports = configuredPorts();
@@ -51,6 +70,9 @@ export async function startCommand(_args: ParsedArgs): Promise<number> {
     }
   }
   process.stdout.write('Starting Strata…\n');
+  if (await isDenoCacheEmpty(denoCacheDir())) {
+    process.stdout.write(`First start: downloading the functions' dependencies into ${denoCacheDir()} (a minute or two; later starts reuse them).\n`);
+  }
   let stack;
   try {
     stack = await startStack({

@@ -8,35 +8,51 @@ import { createS3Client } from '../../../supabase/functions/_shared/s3/client.ts
 import { storageInfo } from '../../../supabase/functions/_shared/storage/info.ts';
 import { verifyStorage, type VerifyReport } from '../../../supabase/functions/_shared/storage/verify.ts';
 import { setupBucket } from '../../ops/bucket-setup.ts';
-import { migrateLocal } from '../../ops/migrate-local.ts';
+import { isFlatFolderError, migrateLocal } from '../../ops/migrate-local.ts';
+import { checkAction, checkArgs } from '../args.ts';
 import { CliError, printFields, printJson, type ParsedArgs } from '../output.ts';
 import { progress } from '../progress.ts';
-import { resolveTargetEnv } from '../target.ts';
+import { announceTarget, resolveTarget } from '../target.ts';
 
-async function s3Target(options: { s3Only?: boolean } = {}) {
-  const { env, source } = await resolveTargetEnv(options);
+export const STORAGE_USAGE = `Usage:
+  strata storage info [--json]   Bucket, region, prefix, versioning, encryption, totals by kind`;
+export const BUCKET_USAGE = `Usage:
+  strata bucket setup [--json]   Create and configure the bucket; reports settings the endpoint refuses.
+                                 S3_BUCKET_NAME (with the other S3 variables) in the shell names a deployment's bucket`;
+export const VERIFY_USAGE = `Usage:
+  strata verify [--fix] [--grace-hours HOURS] [--json]
+      Compare S3 with every metadata table; --fix deletes orphans older than the grace period (24 h)
+      (exit 1: problems found, 2: some rows could not be checked)`;
+export const MIGRATE_LOCAL_USAGE = `Usage:
+  strata migrate-local DIR [--user ID_OR_EMAIL] [--json]
+      Import DIR/<user id or e-mail>/..., or a flat DIR as the one user named by --user`;
+
+async function s3Target(json: boolean, options: { s3Only?: boolean } = {}) {
+  const { env, summary } = await resolveTarget(options);
+  announceTarget(summary, json);
   const s3Config = readS3Config(env);
   if (!s3Config.configured) throw new CliError('s3_not_configured', s3Config.problem);
   // Operator tools ride out transient S3 errors rather than stopping half-way.
   const s3 = createS3Client(s3Config, { maxAttempts: 6 });
-  return { env, source, s3Config, s3 };
+  return { env, target: summary, s3Config, s3 };
 }
 
-async function target() {
-  const s3 = await s3Target();
+async function target(json: boolean) {
+  const s3 = await s3Target(json);
   const sql = createSql(s3.env('SUPABASE_DB_URL')!, { max: 4, applicationName: 'strata-cli' });
   return { ...s3, sql };
 }
 
 export async function storageCommand(args: ParsedArgs): Promise<number> {
-  if (args.positional[0] !== 'info') throw new CliError('invalid_arguments', 'Usage: strata storage info [--json]');
-  const { s3Config, s3, sql, source } = await target();
+  checkAction(args, STORAGE_USAGE, { info: { flags: ['json'] } });
+  const json = args.flags.has('json');
+  const { s3Config, s3, sql, target: where } = await target(json);
   try {
     const info = await storageInfo(sql, s3, s3Config);
-    if (args.flags.has('json')) printJson({ target: source, ...info });
+    if (json) printJson({ target: where, ...info });
     else {
       printFields([
-        ['target', source],
+        ['target', where.kind],
         ['storage', `${info.storage_type}${info.endpoint ? ` at ${info.endpoint}` : ''}`],
         ['bucket', info.bucket],
         ['region', info.region],
@@ -55,11 +71,12 @@ export async function storageCommand(args: ParsedArgs): Promise<number> {
 }
 
 export async function bucketCommand(args: ParsedArgs): Promise<number> {
-  if (args.positional[0] !== 'setup') throw new CliError('invalid_arguments', 'Usage: strata bucket setup [--json]');
+  checkAction(args, BUCKET_USAGE, { setup: { flags: ['json'] } });
+  const json = args.flags.has('json');
   // Only S3: the S3 variables alone name a deployment's bucket.
-  const { env, s3Config, s3 } = await s3Target({ s3Only: true });
+  const { env, s3Config, s3, target: where } = await s3Target(json, { s3Only: true });
   const result = await setupBucket(s3, s3Config, env);
-  if (args.flags.has('json')) printJson(result);
+  if (json) printJson({ target: where, ...result });
   else {
     for (const o of result.outcomes) process.stdout.write(`${o.outcome.padEnd(8)} ${o.setting}${o.detail ? ` — ${o.detail}` : ''}\n`);
     for (const w of result.warnings) process.stdout.write(`note: ${w}\n`);
@@ -68,11 +85,14 @@ export async function bucketCommand(args: ParsedArgs): Promise<number> {
 }
 
 export async function verifyCommand(args: ParsedArgs): Promise<number> {
+  checkArgs(args, VERIFY_USAGE, { flags: ['json', 'fix'], valueFlags: ['grace-hours'] });
   const json = args.flags.has('json');
   const graceRaw = args.flags.get('grace-hours');
   const graceHours = graceRaw === undefined ? 24 : Number(graceRaw);
-  if (!Number.isFinite(graceHours) || graceHours < 0) throw new CliError('invalid_arguments', '--grace-hours must be a number of hours (default 24).');
-  const { s3Config, s3, sql } = await target();
+  if (!Number.isFinite(graceHours) || graceHours < 0) {
+    throw new CliError('invalid_arguments', `--grace-hours must be a number of hours (default 24).\n${VERIFY_USAGE}`);
+  }
+  const { s3Config, s3, sql, target: where } = await target(json);
   const bar = progress('verifying', { quiet: json });
   try {
     const report = await verifyStorage({
@@ -86,7 +106,7 @@ export async function verifyCommand(args: ParsedArgs): Promise<number> {
     bar.finish(`${report.objects} objects, ${report.rows} rows`);
     const fix = args.flags.has('fix');
     const grace = `${report.grace_hours}-hour grace period`;
-    if (json) printJson(report);
+    if (json) printJson({ target: where, ...report });
     else {
       printFields([
         ['objects', report.objects],
@@ -128,10 +148,10 @@ export function verifyExitCode(report: VerifyReport): number {
 }
 
 export async function migrateLocalCommand(args: ParsedArgs): Promise<number> {
-  const dir = args.positional[0];
-  if (!dir) throw new CliError('invalid_arguments', 'Usage: strata migrate-local DIR [--user ID|EMAIL] [--json]');
+  checkArgs(args, MIGRATE_LOCAL_USAGE, { positional: ['DIR'], flags: ['json'], valueFlags: ['user'] });
+  const dir = args.positional[0]!;
   const json = args.flags.has('json');
-  const { s3Config, s3, sql } = await target();
+  const { s3Config, s3, sql, target: where } = await target(json);
   const bar = progress('importing', { quiet: json });
   try {
     const user = args.flags.get('user');
@@ -144,7 +164,7 @@ export async function migrateLocalCommand(args: ParsedArgs): Promise<number> {
       onProgress: (done, total) => bar.update(done, total),
     });
     bar.finish(`${report.scanned} scanned`);
-    if (json) printJson(report);
+    if (json) printJson({ target: where, ...report });
     else {
       printFields([
         ['scanned', report.scanned],
@@ -159,6 +179,14 @@ export async function migrateLocalCommand(args: ParsedArgs): Promise<number> {
     return report.verified.ok ? 0 : 1;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError('not_found', `No such folder: ${dir}`);
+    if (isFlatFolderError(error)) {
+      throw new CliError(
+        'user_required',
+        `${dir} holds ${error.files} file(s) and no folder named by a user id or e-mail, so nothing says whose they are. ` +
+          `Import them as one user with --user:\n  strata migrate-local ${dir} --user USER_ID_OR_EMAIL\n` +
+          `or move them into DIR/<user id or e-mail>/ (one folder per user).`,
+      );
+    }
     throw error;
   } finally {
     await sql.end({ timeout: 5 });

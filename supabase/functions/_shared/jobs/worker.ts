@@ -24,6 +24,8 @@ export interface WorkerDeps {
   handlers: JobHandler[];
   workerId: string;
   log: (message: string) => void;
+  /** Called after each claimed and each finished job with the summary so far (`strata archive work` shows it). */
+  onProgress?: (summary: Readonly<DrainSummary>) => void;
 }
 
 export interface KindSummary {
@@ -76,6 +78,11 @@ export async function drainJobs(deps: WorkerDeps, limits: Partial<BudgetLimits> 
   const count = (kind: string, field: keyof KindSummary) => {
     summary[field]++;
     (summary.by_kind[kind] ??= emptyKind())[field]++;
+    try {
+      deps.onProgress?.(summary);
+    } catch {
+      // Showing progress never fails a job.
+    }
   };
   const finish = () => {
     summary.cpu_ms = Math.round(budget.cpuUsedMs());
