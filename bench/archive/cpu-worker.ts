@@ -12,21 +12,26 @@
 // invocations (nothing due), measured, and profiled (the V8 sampling
 // profiler running: the same sampler as `node --cpu-prof`, over the drains
 // only). Prints one JSON line on stdout.
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { drainJobs, type DrainSummary, type WorkerDeps } from '../../supabase/functions/_shared/jobs/worker.ts';
 import { summariseProfile, type CpuProfile } from './profile.ts';
-import { closeBenchWorkerDeps, createBenchWorkerDeps, processCpuMs } from './worker-deps.ts';
+import { closeBenchWorkerDeps, createBenchWorkerDeps } from './worker-deps.ts';
 
 interface Spec {
   warmupUsers: string[];
   users: string[];
   profileUsers: string[];
+  /** Where to write the raw profile (a .cpuprofile for Chrome DevTools), if anywhere. */
+  profileOut?: string;
 }
 const spec = JSON.parse(process.argv[2] ?? '{}') as Spec;
 if (!Array.isArray(spec.users) || spec.users.length === 0) throw new Error('usage: cpu-worker.ts \'{"warmupUsers":[],"users":[...],"profileUsers":[]}\'');
 
 interface Invocation {
   cpuMs: number;
+  userMs: number;
+  systemMs: number;
   wallMs: number;
   done: number;
   claimed: number;
@@ -46,11 +51,14 @@ const left = async (users: string[]) =>
      where kind = 'archive_conversation' and user_id = any(${users}::uuid[]) and status in ('pending', 'running')`)[0]!.n;
 
 async function invoke(): Promise<Invocation> {
-  const cpu0 = processCpuMs();
+  const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
   const summary = await drainJobs(deps);
+  const { user, system } = process.cpuUsage(cpu0);
   return {
-    cpuMs: processCpuMs() - cpu0,
+    cpuMs: (user + system) / 1000,
+    userMs: user / 1000,
+    systemMs: system / 1000,
     wallMs: performance.now() - wall0,
     done: summary.done,
     claimed: summary.claimed,
@@ -91,6 +99,7 @@ if (spec.profileUsers.length > 0) {
   profiled = await drainUsers(spec.profileUsers);
   const { profile: raw } = (await session.post('Profiler.stop')) as unknown as { profile: CpuProfile };
   session.disconnect();
+  if (spec.profileOut) writeFileSync(spec.profileOut, JSON.stringify(raw));
   profile = summariseProfile(raw, 15);
 }
 

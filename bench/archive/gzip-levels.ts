@@ -53,7 +53,7 @@ export async function measureLevels(
   inputs: Uint8Array[],
   compress: (inputs: Uint8Array[], level: number) => number | Promise<number>,
   levels: number[] = [1, 6, 9],
-  rounds = 3,
+  rounds = 5,
 ): Promise<LevelResult[]> {
   const inputBytes = inputs.reduce((a, b) => a + b.length, 0);
   const mib = inputBytes / 1024 / 1024;

@@ -31,6 +31,13 @@ const rssBeforeKb = vmKb('VmRSS');
 // then reset so that drainHwm is the drain's own peak.
 const startupHwmKb = vmKb('VmHWM');
 const peakReset = resetPeakRss();
+// What the memory is, sampled every 50 ms during the drain (between its awaits).
+const peaks = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+const sampleMemory = () => {
+  const m = process.memoryUsage();
+  for (const key of Object.keys(peaks) as Array<keyof typeof peaks>) peaks[key] = Math.max(peaks[key], m[key]);
+};
+const sampler = setInterval(sampleMemory, 50);
 const cpu0 = processCpuMs();
 const started = performance.now();
 const summary = await drainJobs(
@@ -41,6 +48,8 @@ const summary = await drainJobs(
 );
 const elapsedMs = performance.now() - started;
 const cpuMs = processCpuMs() - cpu0;
+clearInterval(sampler);
+sampleMemory();
 const drainHwmKb = vmKb('VmHWM');
 const memory = process.memoryUsage();
 // Given back for the next invocation: park it again, so only the next
@@ -64,6 +73,8 @@ process.stdout.write(
     heapUsedMb: memory.heapUsed / 1024 / 1024,
     externalMb: memory.external / 1024 / 1024,
     arrayBuffersMb: memory.arrayBuffers / 1024 / 1024,
+    /** Peaks of process.memoryUsage() during the drain, MB. */
+    peaksMb: Object.fromEntries(Object.entries(peaks).map(([k, v]) => [k, v / 1024 / 1024])),
     job: job ?? null,
   }) + '\n',
 );

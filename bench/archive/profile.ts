@@ -97,8 +97,10 @@ export function summariseProfile(profile: CpuProfile, top = 12): ProfileSummary 
     callers.set(caller, (callers.get(caller) ?? 0) + us);
     const name = callFrame.functionName || '(anonymous)';
     const file = callFrame.url.replace(/^file:\/\//, '').split('/').pop();
-    const where = callFrame.url ? `${group.replace(/ \(.*$/, '')}, ${file}:${callFrame.lineNumber + 1}` : group;
-    const key = `${name}@${callFrame.url}:${callFrame.lineNumber}`;
+    const short = (g: string) => g.replace(/ \(.*$/, '');
+    const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(callFrame.url)?.[1];
+    const where = (callFrame.url ? `${pkg ?? short(group)}, ${file}:${callFrame.lineNumber + 1}` : group) + (caller !== group ? `, for ${short(caller)}` : '');
+    const key = `${name}@${callFrame.url}:${callFrame.lineNumber}@${caller}`;
     const entry = functions.get(key) ?? { name, where, us: 0 };
     entry.us += us;
     functions.set(key, entry);

@@ -64,6 +64,7 @@ const SIZES = {
   fairFiles: intEnv('BENCH_FAIR_FILES', 3000, 0),
   /** 9: the CPU budget of each invocation (the hosted default, WORKER_CPU_BUDGET_MS). */
   bigCpuBudgetMs: intEnv('BENCH_BIG_CPU_MS', 600),
+  // 7: BENCH_CPU_PROFILE_OUT=<file>.cpuprofile also writes the raw profile (for Chrome DevTools).
   /** 10: MiB of text for the streamed (multipart) gzip measurement, per text. */
   gzipMiB: intEnv('BENCH_GZIP_MIB', 16),
   /** Conversations archived (and PutObject'd) before measuring, so nothing is measured cold. */
@@ -141,9 +142,11 @@ try {
   });
   bench.onShutdown(() => s3Client.destroy());
 
+  // Nothing for a worker to do: no job running or due (a job parked ahead for a measured process does not count).
   const waitIdle = (label: string) =>
-    waitFor(`no pending or running jobs (${label})`, async () => {
-      const [row] = await db<{ n: number }[]>`select count(*)::int as n from private.jobs where status in ('pending', 'running')`;
+    waitFor(`no due or running jobs (${label})`, async () => {
+      const [row] = await db<{ n: number }[]>`
+        select count(*)::int as n from private.jobs where status = 'running' or (status = 'pending' and run_after <= now())`;
       return row!.n === 0;
     }, 100);
 
@@ -224,12 +227,18 @@ try {
   const holdWakeUps = async () => {
     const renamed = await db`update vault.secrets set name = 'strata_api_url (held by bench/archive)' where name = 'strata_api_url'`;
     if (renamed.count !== 1) throw new Error('no strata_api_url secret in the Vault to hold wake-ups with');
-    await waitFor('the pg_net queue to empty', async () => (await db<{ n: number }[]>`select count(*)::int as n from net.http_request_queue`)[0]!.n === 0, 100);
-    await waitIdle('before holding wake-ups');
-    await sleep(1500);
-    return async () => {
+    const release = async () => {
       await db`update vault.secrets set name = 'strata_api_url' where name = 'strata_api_url (held by bench/archive)'`;
     };
+    try {
+      await waitFor('the pg_net queue to empty', async () => (await db<{ n: number }[]>`select count(*)::int as n from net.http_request_queue`)[0]!.n === 0, 100);
+      await waitIdle('before holding wake-ups');
+      await sleep(1500);
+    } catch (error) {
+      await release();
+      throw error;
+    }
+    return release;
   };
 
   const callWorker = async () => {
@@ -557,7 +566,7 @@ try {
                 where kind = 'archive_conversation' and user_id = any(${cpuAllUsers}::uuid[]) and status = 'pending'`;
     });
     progress(`7. archiving them in a separate Node process running drainJobs (WORKER_CPU_BUDGET_MS ${process.env.WORKER_CPU_BUDGET_MS ?? 'default 600'}), CPU from process.cpuUsage()`);
-    cpuChild = await runNodeChild<CpuChildReport>('cpu-worker.ts', [JSON.stringify({ warmupUsers: cpuWarm.users, users: cpuMeasured.users, profileUsers: cpuProfiled.users })], '7');
+    cpuChild = await runNodeChild<CpuChildReport>('cpu-worker.ts', [JSON.stringify({ warmupUsers: cpuWarm.users, users: cpuMeasured.users, profileUsers: cpuProfiled.users, profileOut: process.env.BENCH_CPU_PROFILE_OUT })], '7');
   } finally {
     await releaseCpuWakeUps();
   }
@@ -885,7 +894,7 @@ try {
     },
     {
       metric: `7. Worker CPU per archived conversation (${SIZES.messages} messages, ${fmtInt(rawJsonAvg)} B of JSON on average)`,
-      strata: `${fmt(cpuPerConversation, 2)} ms: ${fmt(cpuTotalMs, 0)} ms for ${fmtInt(cpuDone)} conversations in ${cpuChild.measured.length} invocation(s) of drainJobs in a Node worker process (process.cpuUsage(), what the budget counts); ${fmt(cpuPerFullInvocation, 0)} conversations per invocation that spent its ${fmtInt(Number(process.env.WORKER_CPU_BUDGET_MS ?? 600))} ms; an invocation with nothing due: ${fmt(cpuIdleInvocation, 1)} ms`,
+      strata: `${fmt(cpuPerConversation, 2)} ms (${fmt(sumOf(cpuChild.measured, 'userMs') / Math.max(1, cpuDone), 2)} user + ${fmt(sumOf(cpuChild.measured, 'systemMs') / Math.max(1, cpuDone), 2)} system): ${fmt(cpuTotalMs, 0)} ms for ${fmtInt(cpuDone)} conversations in ${cpuChild.measured.length} invocation(s) of drainJobs in a Node worker process (process.cpuUsage(), what the budget counts); ${fmt(cpuPerFullInvocation, 0)} conversations per invocation that spent its ${fmtInt(Number(process.env.WORKER_CPU_BUDGET_MS ?? 600))} ms; an invocation with nothing due: ${fmt(cpuIdleInvocation, 1)} ms`,
       reference: `the Deno functions process while it archived run 1 (/proc/<pid>/stat, incl. serving wake-ups and ?wait calls): ${fmt(denoCpuPerConversation, 2)} ms per conversation`,
       target: '≤ 1 ms (≥ 1,000 per instance before the 1 s soft limit)',
       met: `${yes(cpuPerConversation <= 1)} (≈ ${fmtInt(1000 / cpuPerConversation)} per 1 s of CPU)`,
@@ -967,7 +976,10 @@ try {
   notes.push(
     `Run 9 invocations (one Node process each, limits { cpuMs: ${SIZES.bigCpuBudgetMs} }): CPU ${budgetCpu.map((c) => fmt(c, 0)).join(', ')} ms; ` +
       `parts after each ${budgetParts.join(', ')}; VmHWM ${budgetRuns.map((r) => fmt(r.vmHwmMb ?? NaN, 0)).join(', ')} MB (start-up alone ${fmt(Math.max(...budgetRuns.map((r) => r.startupHwmMb ?? NaN)), 0)} MB, RSS before the drain ${fmt(percentile(budgetRuns.map((r) => r.rssBeforeMb ?? NaN), 50), 0)} MB); ` +
-      `drain wall ${budgetRuns.map((r) => fmt(r.elapsedMs / 1000, 1)).join(', ')} s. The budget is checked before each part (PART_CPU_MS 300), so an invocation always uploads at least one part whatever it costs.` +
+      `drain wall ${budgetRuns.map((r) => fmt(r.elapsedMs / 1000, 1)).join(', ')} s; the budget's own peak of heap + external memory ${budgetRuns.map((r) => fmtInt(r.summary?.peak_memory_mb ?? NaN)).join(', ')} MB (WORKER_MEMORY_BUDGET_MB 96 stops claiming above it); ` +
+      `process.memoryUsage() sampled every 50 ms during each drain, peaks: ${budgetRuns.map((r) => (r.peaksMb ? `RSS ${fmt(r.peaksMb.rss, 0)}, V8 heap total ${fmt(r.peaksMb.heapTotal, 0)} (used ${fmt(r.peaksMb.heapUsed, 0)}), external ${fmt(r.peaksMb.external, 0)} (array buffers ${fmt(r.peaksMb.arrayBuffers, 0)}) MB` : 'n/a')).join('; ')}` +
+      (child.peaksMb ? ` (row 6, in one go: RSS ${fmt(child.peaksMb.rss, 0)}, V8 heap total ${fmt(child.peaksMb.heapTotal, 0)} (used ${fmt(child.peaksMb.heapUsed, 0)}), external ${fmt(child.peaksMb.external, 0)} (array buffers ${fmt(child.peaksMb.arrayBuffers, 0)}) MB)` : '') +
+      `. The budget is checked before each part (PART_CPU_MS 300), so an invocation always uploads at least one part whatever it costs.` +
       (Math.max(...budgetCpu) > 1000 ? ` ${budgetCpu.filter((c) => c > 1000).length} invocation(s) used more than the hosted 1 s soft CPU limit${Math.max(...budgetCpu) > 2000 ? `, ${budgetCpu.filter((c) => c > 2000).length} more than the 2 s hard limit (an instance would be stopped mid-part)` : ''}.` : ''),
   );
   notes.push(
@@ -980,17 +992,20 @@ try {
 }
 
 interface BigChildReport {
-  summary?: { claimed?: number; stopped_by?: string; cpu_ms?: number; by_kind?: Record<string, { claimed: number; done: number; released: number }> };
+  summary?: { claimed?: number; stopped_by?: string; cpu_ms?: number; peak_memory_mb?: number; by_kind?: Record<string, { claimed: number; done: number; released: number }> };
   elapsedMs: number;
   cpuMs: number;
   vmHwmMb: number | null;
   startupHwmMb: number | null;
   drainHwmMb: number | null;
   rssBeforeMb: number | null;
+  peaksMb?: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
   job: { status: string; parts: number | null; written: number | null } | null;
 }
 interface CpuInvocation {
   cpuMs: number;
+  userMs: number;
+  systemMs: number;
   wallMs: number;
   done: number;
   claimed: number;
@@ -1089,7 +1104,7 @@ if (rows.length > 0) {
       gzipTables
         .flatMap((t) => t.results.map((r) => `| ${t.path} | ${t.text} (${fmt(r.inputBytes / 1024 / 1024, 1)} MiB) | ${r.level} | ${fmt(r.ratio, 4)} | ${fmt(r.cpuMsPerMiB, 1)} | ${fmt(r.wallMsPerMiB, 1)} |`))
         .join('\n') +
-      '\n\nCPU is process.cpuUsage() (every thread) around the compression alone, the median of 3 rounds with the levels in a rotating order; the streamed path compresses on libuv\'s thread pool, so wall time there includes the hand-offs.\n\n'
+      '\n\nCPU is process.cpuUsage() (every thread) around the compression alone, the median of 5 rounds with the levels in a rotating order; the streamed path compresses on libuv\'s thread pool, so wall time there includes the hand-offs.\n\n'
     : '';
   const text = `${table}\n\n${sizes}\n\n${machine}\n\n${gzipTable}${notes.length ? 'Notes:\n\n' + notes.map((n) => `- ${n}`).join('\n') + '\n' : ''}`;
   process.stdout.write(`\n${text}`);

@@ -154,8 +154,10 @@ export async function drainJobs(deps: WorkerDeps, limits: Partial<BudgetLimits> 
         count(job.kind, 'claimed');
         run(job);
       }
+      // A kind with nothing due is asked again shortly (an empty claim costs
+      // well under a millisecond): new work of it waits at most that long.
       for (const kind of Object.keys(wanted)) {
-        if ((got.get(kind) ?? 0) < wanted[kind]!) drained.set(kind, now + 1000);
+        if ((got.get(kind) ?? 0) < wanted[kind]!) drained.set(kind, now + 200);
       }
     }
     if (inFlight.size === 0) {
