@@ -29,8 +29,10 @@ export interface BenchStack {
   stateDir: string;
   /** The last 400 lines the stack logged. */
   logs: string[];
-  /** A postgres.js pool on the stack's database (notices ignored), ended at shutdown. */
+  /** A postgres.js pool on the stack's database as postgres, like the functions (notices ignored), ended at shutdown. */
   postgres(options: postgres.Options<Record<string, postgres.PostgresType>>): postgres.Sql;
+  /** The same as supabase_admin, the superuser: for the harness's own set-up (ALTER SYSTEM, bulk loads, policy switches). */
+  adminPostgres(options: postgres.Options<Record<string, postgres.PostgresType>>): postgres.Sql;
   /** Runs `stop` at shutdown, before the stack stops; the last registered runs first. */
   onShutdown(stop: () => unknown): void;
   /** Stops the pg_net relay and the scheduler: wake-ups wait in the pg_net queue, no sweep runs. */
@@ -105,6 +107,11 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       stops.push(() => pool.end({ timeout: 5 }));
       return pool;
     },
+    adminPostgres(poolOptions) {
+      const pool = postgres(info.adminDbUrl, { onnotice: () => {}, ...poolOptions });
+      stops.push(() => pool.end({ timeout: 5 }));
+      return pool;
+    },
     onShutdown(stop) {
       stops.push(stop);
     },
@@ -113,7 +120,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       await running.parts.scheduler.stop();
     },
     async resumeBackground() {
-      const relay = await startRelay({ dbUrl: info.dbUrl, log: (line) => log('relay', line) });
+      const relay = await startRelay({ adminDbUrl: info.adminDbUrl, log: (line) => log('relay', line) });
       stops.push(relay.stop);
       const scheduler = await startScheduler({ dbUrl: info.dbUrl, log: (line) => log('scheduler', line) });
       stops.push(scheduler.stop);

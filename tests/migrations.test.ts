@@ -14,13 +14,20 @@ const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'supabase', 'migrations');
 const dbName = `strata_migrations_${randomBytes(4).toString('hex')}`;
 let admin: Sql;
 let freshUrl: string;
+let freshAdminUrl: string;
+
+const inFreshDatabase = (stackUrl: string) => {
+  const url = new URL(stackUrl);
+  url.pathname = `/${dbName}`;
+  return url.toString();
+};
 
 beforeAll(async () => {
+  // As postgres, which may create databases on hosted Supabase too (CREATEDB).
   admin = connect({ max: 1 });
   await admin.unsafe(`create database ${dbName}`);
-  const url = new URL(inject('stack').dbUrl);
-  url.pathname = `/${dbName}`;
-  freshUrl = url.toString();
+  freshUrl = inFreshDatabase(inject('stack').dbUrl);
+  freshAdminUrl = inFreshDatabase(inject('stack').adminDbUrl);
 });
 
 afterAll(async () => {
@@ -29,8 +36,8 @@ afterAll(async () => {
 });
 
 describe('migrations', () => {
-  it('apply to an empty database with the Supabase CLI, then report it up to date', async () => {
-    await applyPlatformSql(freshUrl);
+  it('apply to an empty database with the Supabase CLI as postgres, then report it up to date', async () => {
+    await applyPlatformSql(freshAdminUrl);
     // As on Supabase, where Realtime's publication exists before any migration.
     const setup = postgres(freshUrl, { max: 1, onnotice: () => {} });
     await setup`create publication supabase_realtime`;
@@ -41,6 +48,14 @@ describe('migrations', () => {
 
     const sql = postgres(freshUrl, { max: 1, onnotice: () => {} });
     try {
+      // Applied as postgres, not a superuser: it owns what they created, and so does nobody else.
+      const owners = await sql<{ owner: string }[]>`
+        select distinct pg_get_userbyid(c.relowner) as owner from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where n.nspname in ('public', 'private', 'supabase_migrations')
+        union
+        select distinct pg_get_userbyid(p.proowner) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+         where n.nspname in ('public', 'private')`;
+      expect(owners.map((o) => o.owner)).toEqual(['postgres']);
       const versions = await sql<{ version: string }[]>`select version from supabase_migrations.schema_migrations order by version`;
       expect(versions.map((v) => v.version)).toEqual(files.map((f) => f.split('_')[0]));
       const tables = await sql<{ relname: string; relrowsecurity: boolean }[]>`

@@ -41,7 +41,10 @@ beforeAll(async () => {
   await admin.unsafe(`create database ${dbName}`);
   const url = new URL(inject('stack').dbUrl);
   url.pathname = `/${dbName}`;
-  await applyPlatformSql(url.toString());
+  // The platform SQL as the superuser, as the stack applies it; the rest as postgres.
+  const adminUrl = new URL(inject('stack').adminDbUrl);
+  adminUrl.pathname = `/${dbName}`;
+  await applyPlatformSql(adminUrl.toString());
   sql = postgres(url.toString(), { max: 1, onnotice: (notice) => void notices.push(notice) });
   await sql.unsafe(`
     create schema cron;

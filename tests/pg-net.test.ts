@@ -1,6 +1,8 @@
-// The pg_net stand-in: requests queued by net.http_post/http_get are sent by
-// the relay only after the transaction commits; a rolled-back one never is.
+// The pg_net stand-in: requests queued by net.http_post/http_get/http_delete
+// are sent by the relay only after the transaction commits; a rolled-back one
+// never is. (Its signatures and grants: tests/hosted-roles.test.ts.)
 import http from 'node:http';
+import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Sql } from './helpers/db.ts';
 
@@ -91,13 +93,25 @@ describe('pg_net stand-in', () => {
     await waitFor(() => received.some((r) => r.url === '/slow-commit?a=1'));
   });
 
-  it('is not callable by the API roles', async () => {
-    const error = await sql
-      .begin(async (tx) => {
-        await tx`set local role authenticated`;
-        await tx`select net.http_post(url := ${`${baseUrl}/forbidden`})`;
-      })
-      .catch((e: { code?: string }) => e);
-    expect((error as { code?: string }).code).toBe('42501');
+  it('sends a DELETE with its body (pg_net 0.20)', async () => {
+    await sql`select net.http_delete(url := ${`${baseUrl}/with-body`}, body := '{"id": 7}'::jsonb)`;
+    await waitFor(() => received.some((r) => r.url === '/with-body'));
+    const request = received.find((r) => r.url === '/with-body')!;
+    expect(request.method).toBe('DELETE');
+    expect(JSON.parse(request.body)).toEqual({ id: 7 });
+  });
+
+  it('is callable by the API roles, as pg_net grants it to PUBLIC; Strata\'s wake-ups are not', async () => {
+    const outcome = (statement: (tx: postgres.TransactionSql) => Promise<unknown>) =>
+      sql
+        .begin(async (tx) => {
+          await tx`set local role authenticated`;
+          await statement(tx);
+          throw Object.assign(new Error('roll back'), { code: 'ok' });
+        })
+        .catch((e: { code?: string }) => e.code);
+    expect(await outcome((tx) => tx`select net.http_post(url := ${`${baseUrl}/api-role`})`)).toBe('ok');
+    // Only the database's own triggers (security definer) wake the workers.
+    expect(await outcome((tx) => tx`select private.wake_workers('archive-worker')`)).toBe('42501');
   });
 });

@@ -112,7 +112,9 @@ describe('Database Webhooks (supabase_functions.http_request)', () => {
     const [id] = await seedConversations(sql, user.id, 1, 3);
     // Strata's own wake-ups (the statement trigger and the 5-second sweep)
     // need the API URL from Vault: without it, only the webhook wakes a worker.
-    await sql`update vault.secrets set name = 'strata_api_url_paused' where name = 'strata_api_url'`;
+    // Renamed through Vault's API: postgres may not write vault.secrets itself, here as on Supabase.
+    const [secret] = await sql<{ id: string }[]>`select id from vault.secrets where name = 'strata_api_url'`;
+    await sql`select vault.update_secret(${secret!.id}::uuid, null, 'strata_api_url_paused')`;
     try {
       await sql.unsafe(dashboardWebhook('wake-archive-worker', 'insert', 'public.archived_conversations', `${stack.functionsUrl}/archive-worker`,
         { 'Content-Type': 'application/json', Authorization: `Bearer ${stack.serviceRoleKey}` }));
@@ -136,7 +138,7 @@ describe('Database Webhooks (supabase_functions.http_request)', () => {
       expect(JSON.parse(response!.content!)).toMatchObject({ accepted: true });
     } finally {
       await sql`drop trigger if exists "wake-archive-worker" on public.archived_conversations`;
-      await sql`update vault.secrets set name = 'strata_api_url' where name = 'strata_api_url_paused'`;
+      await sql`select vault.update_secret(${secret!.id}::uuid, null, 'strata_api_url')`;
     }
   });
 });

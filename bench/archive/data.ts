@@ -156,9 +156,13 @@ export function corpusText(corpus: string[], random: () => number, assistant: bo
 }
 
 export async function createUsers(sql: Sql, count: number, label: string): Promise<string[]> {
+  // As GoTrue writes them: the id and the other columns are not defaulted by the table.
   const rows = await sql<{ id: string }[]>`
-    insert into auth.users (email)
-    select ${label} || '-' || i || '-' || gen_random_uuid() || '@bench.test' from generate_series(1, ${count}::int) i
+    insert into auth.users (instance_id, id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+    select '00000000-0000-0000-0000-000000000000', gen_random_uuid(), 'authenticated', 'authenticated',
+           ${label} || '-' || i || '-' || gen_random_uuid() || '@bench.test', now(),
+           '{"provider": "email", "providers": ["email"]}', '{}', now(), now()
+      from generate_series(1, ${count}::int) i
     returning id`;
   return rows.map((r) => r.id);
 }

@@ -16,6 +16,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signJwt } from '../../src/auth/jwt.ts';
+import { findOrCreateConfirmedUser } from '../../src/dev/auth/store.ts';
 import { PROJECT_ROOT } from '../../src/cli/project.ts';
 import { formatNumber, intEnv, percentile, progress, runStarted, sleep } from '../common.ts';
 import { startBenchStack } from '../stack.ts';
@@ -304,10 +305,9 @@ try {
   progress(`stack up: functions ${info.functionsUrl}, s3 ${info.s3Endpoint}, deno pid ${running.parts.functions.pid}`);
 
   const db = bench.postgres({ max: 4, connection: { application_name: 'strata-bench-files' } });
-  const [user] = await db<{ id: string; email: string }[]>`
-    insert into auth.users (email) values (${`bench-files-${randomBytes(6).toString('hex')}@bench.test`}) returning id, email`;
+  const user = await findOrCreateConfirmedUser(db, `bench-files-${randomBytes(6).toString('hex')}@bench.test`);
   const token = signJwt(
-    { sub: user!.id, email: user!.email, role: 'authenticated', aud: 'authenticated', exp: Math.floor(Date.now() / 1000) + 4 * 3600 },
+    { sub: user.id, email: user.email, role: 'authenticated', aud: 'authenticated', exp: Math.floor(Date.now() / 1000) + 4 * 3600 },
     info.jwtSecret,
   );
   const auth = { authorization: `Bearer ${token}` };
@@ -446,9 +446,9 @@ try {
 
   // Rows as the database has them.
   const statusCounts = await db<{ status: string; n: number }[]>`
-    select status, count(*)::int as n from public.files where user_id = ${user!.id} group by status order by status`;
+    select status, count(*)::int as n from public.files where user_id = ${user.id} group by status order by status`;
   const sizesOk = (await db<{ n: number }[]>`
-    select count(*)::int as n from public.files where user_id = ${user!.id} and size <> ${SIZES.fileBytes}`)[0]!.n === 0;
+    select count(*)::int as n from public.files where user_id = ${user.id} and size <> ${SIZES.fileBytes}`)[0]!.n === 0;
   progress(`rows: ${statusCounts.map((r) => `${r.n} ${r.status}`).join(', ')}; every size ${SIZES.fileBytes} B: ${sizesOk}`);
 
   // ======================================================= processing afterwards
@@ -469,7 +469,7 @@ try {
       async () => {
         const [row] = await db<{ done: number; failed: number }[]>`
           select count(*) filter (where status = 'processed')::int as done, count(*) filter (where status = 'failed')::int as failed
-            from public.files where user_id = ${user!.id}`;
+            from public.files where user_id = ${user.id}`;
         done = row!.done;
         failed = row!.failed;
         return done + failed >= total;

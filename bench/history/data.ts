@@ -1,5 +1,5 @@
-// The history benchmark's data, loaded with generate_series as the postgres
-// superuser: users, live conversations and their messages, one heavy user,
+// The history benchmark's data, loaded with generate_series as the superuser
+// (supabase_admin): users, live conversations and their messages, one heavy user,
 // and (for each sweep) conversations that have already expired.
 import type postgres from 'postgres';
 import { fmtInt, progress } from '../common.ts';
@@ -37,7 +37,7 @@ export async function seed(admin: postgres.Sql): Promise<Seeded> {
 
   let nextK = 0;
   /**
-   * Loads `count` conversations with the next free keys k as set `setName`, as the postgres superuser:
+   * Loads `count` conversations with the next free keys k as set `setName`, as the superuser (supabase_admin):
    * `perConversation` messages each on average (0.25×–1.75×, deterministic; exactly that many
    * when `exact`), owned by user k % users (or by user `owner`). session_replication_role =
    * replica skips triggers and foreign-key checks for this bulk load only (the rows are
@@ -107,8 +107,10 @@ export async function seed(admin: postgres.Sql): Promise<Seeded> {
   await admin.begin(async (tx) => {
     await tx`set local session_replication_role = replica`;
     await tx`
-      insert into auth.users (id, email, email_confirmed_at)
-      select gen_random_uuid(), format('user-%s@history-bench.example', g), now() from generate_series(0, ${heavyOwner}::int) g`;
+      insert into auth.users (instance_id, id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+      select '00000000-0000-0000-0000-000000000000', gen_random_uuid(), 'authenticated', 'authenticated', format('user-%s@history-bench.example', g), now(),
+             '{"provider": "email", "providers": ["email"]}', '{}', now(), now()
+        from generate_series(0, ${heavyOwner}::int) g`;
     await tx`
       insert into bench.users (n, id)
       select (regexp_match(email, '^user-(\\d+)@'))[1]::int, id from auth.users where email like '%@history-bench.example'`;

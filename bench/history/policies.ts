@@ -21,7 +21,9 @@ export async function createPolicySwitch(admin: postgres.Sql): Promise<PolicySwi
     select tablename, policyname, qual, with_check from pg_policies
      where schemaname = 'public' and tablename in ${admin(policyTables)} order by tablename, policyname`;
   const original = [...(await readPolicies())];
-  const SUBSELECT = /\(\s*SELECT\s+auth\.uid\(\)\s+AS\s+uid\s*\)/gi;
+  // Postgres prints `uid()` without its schema when `auth` is on the reader's
+  // search_path (supabase_admin's is, as on Supabase).
+  const SUBSELECT = /\(\s*SELECT\s+(?:auth\.)?uid\(\)\s+AS\s+uid\s*\)/gi;
   const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
   let rewritten = 0;
   const setPolicies = async (variant: Variant) => {
@@ -43,7 +45,7 @@ export async function createPolicySwitch(admin: postgres.Sql): Promise<PolicySwi
     const now = await readPolicies();
     if (variant === 'select' && JSON.stringify(now) !== JSON.stringify(original)) throw new Error('the policies differ from the migrated ones');
     if (variant === 'bare') {
-      const left = now.filter((p) => /select\s+auth\.uid\(\)/i.test(`${p.qual ?? ''} ${p.with_check ?? ''}`)).length;
+      const left = now.filter((p) => /select\s+(?:auth\.)?uid\(\)/i.test(`${p.qual ?? ''} ${p.with_check ?? ''}`)).length;
       if (left !== 0 || changed === 0) throw new Error(`the bare variant did not take (${left} policies still sub-select, ${changed} rewritten)`);
       rewritten = changed;
     }

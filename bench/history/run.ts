@@ -53,9 +53,12 @@ try {
   progress(`stack up: db ${dbUrl.replace(/\/\/[^@]*@/, '//')}`);
 
   // prepare: false, like the functions' pool (supabase/functions/_shared/db/client.ts).
-  const open = (name: string, maxConnections = 1) =>
-    bench.postgres({ max: maxConnections, prepare: false, connection: { application_name: `strata-bench-history-${name}` } });
-  const admin = open('admin', 2);
+  const options = (name: string, maxConnections = 1) =>
+    ({ max: maxConnections, prepare: false, connection: { application_name: `strata-bench-history-${name}` } });
+  const open = (name: string, maxConnections = 1) => bench.postgres(options(name, maxConnections));
+  // The harness's own set-up (ALTER SYSTEM, bulk loads, policy switches) as the
+  // superuser; everything measured runs as postgres, as the functions do.
+  const admin = bench.adminPostgres(options('admin', 2));
   const user = open('user');
   const writer = open('writer');
   const sweeper = open('sweeper');

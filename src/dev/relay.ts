@@ -1,14 +1,16 @@
-// The pg_net stand-in's sender. net.http_post only queues a row and NOTIFYs;
-// Postgres delivers the NOTIFY on commit, so a rolled-back request is never
-// sent. Like pg_net, a request is taken off the queue before it is sent
-// (at most once) and its outcome is written to net._http_response.
+// The pg_net stand-in's sender, in the place of pg_net's background worker
+// and, like it, connected as the superuser (supabase_admin). net.http_post
+// only queues a row and calls net.wake(), a NOTIFY; Postgres delivers it on
+// commit, so a rolled-back request is never sent. Like pg_net, a request is
+// taken off the queue before it is sent (at most once) and its outcome is
+// written to net._http_response.
 import postgres from 'postgres';
 
 interface QueuedRequest {
   id: string;
   method: string;
   url: string;
-  headers: Record<string, string>;
+  headers: Record<string, string> | null;
   body: Buffer | null;
   timeout_milliseconds: number;
 }
@@ -22,9 +24,10 @@ export interface RelayHandle {
 const BATCH = 100;
 const POLL_MS = 1000;
 
-export async function startRelay(options: { dbUrl: string; log: (line: string) => void }): Promise<RelayHandle> {
-  const { dbUrl, log } = options;
-  const sql = postgres(dbUrl, { max: 4, onnotice: () => {}, connection: { application_name: 'strata-dev-relay' } });
+/** adminDbUrl: the superuser's connection, as pg_net's worker has. */
+export async function startRelay(options: { adminDbUrl: string; log: (line: string) => void }): Promise<RelayHandle> {
+  const { adminDbUrl, log } = options;
+  const sql = postgres(adminDbUrl, { max: 4, onnotice: () => {}, connection: { application_name: 'strata-dev-relay' } });
   let stopped = false;
   let running: Promise<void> | null = null;
   let again = false;
@@ -35,7 +38,7 @@ export async function startRelay(options: { dbUrl: string; log: (line: string) =
     try {
       const response = await fetch(request.url, {
         method: request.method,
-        headers: request.headers,
+        headers: request.headers ?? {},
         body: request.body ? new Uint8Array(request.body) : undefined,
         signal: controller.signal,
       });

@@ -1,6 +1,7 @@
 // Runs private.scheduled_jobs locally: the same rows a migration hands to
 // pg_cron on Supabase, run with the same commands and schedules. Like pg_cron,
-// a job never overlaps itself, and each run's outcome is kept for `status`.
+// a job never overlaps itself, runs as the role that scheduled it (postgres,
+// which applies the migrations: dbUrl), and each run's outcome is kept for `status`.
 import postgres from 'postgres';
 import { cronMatches, parseSchedule, type Schedule } from './cron.ts';
 

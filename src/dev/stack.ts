@@ -2,6 +2,10 @@
 // Postgres → platform SQL → migrations (Supabase CLI) → S3 → functions (Deno)
 // → gateway → Vault secrets → pg_net relay → scheduler. Used by `npm start`
 // and by the test harness (with temporary directories and free ports).
+// Roles as on hosted Supabase: the platform SQL and the relay (pg_net's
+// worker) run as the superuser supabase_admin; the migrations, the functions
+// (SUPABASE_DB_URL), the local Auth, the Vault secrets, the scheduler and the
+// CLI as postgres.
 import path from 'node:path';
 import { apiKeys } from '../auth/jwt.ts';
 import { startFunctions, type FunctionsHandle } from './functions.ts';
@@ -68,7 +72,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const postgres = await startPostgres({ dataDir: path.join(stateDir, 'db', 'data'), port: dbPort, log: (l) => log('db', l) });
     stops.push(postgres.stop);
-    await applyPlatformSql(postgres.url);
+    await applyPlatformSql(postgres.adminUrl);
     log('migrations', (await applyMigrations(postgres.url, projectRoot)).split('\n').filter((l) => /Applying|up to date/i.test(l)).join('\n') || 'migrations applied');
 
     const s3 = await startS3({ directory: path.join(stateDir, 's3'), port: s3Port, bucket, log: (l) => log('s3', l) });
@@ -108,7 +112,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // What the database needs to call the functions back (pg_net wake-ups).
     await upsertVaultSecrets(postgres.url, { strata_api_url: apiUrl, strata_service_role_key: serviceRoleKey });
 
-    const relay = await startRelay({ dbUrl: postgres.url, log: (l) => log('relay', l) });
+    const relay = await startRelay({ adminDbUrl: postgres.adminUrl, log: (l) => log('relay', l) });
     stops.push(relay.stop);
     const scheduler = await startScheduler({ dbUrl: postgres.url, log: (l) => log('scheduler', l) });
     stops.push(scheduler.stop);
@@ -117,6 +121,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       apiUrl,
       functionsUrl: `${apiUrl}/functions/v1`,
       dbUrl: postgres.url,
+      adminDbUrl: postgres.adminUrl,
       s3Endpoint: s3.endpoint,
       s3Bucket: bucket,
       s3Region: LOCAL_S3_REGION,

@@ -7,7 +7,10 @@ import path from 'node:path';
 export interface StackInfo {
   apiUrl: string;
   functionsUrl: string;
+  /** As postgres, not a superuser: SUPABASE_DB_URL, the CLI, the migrations. */
   dbUrl: string;
+  /** As supabase_admin, the superuser: the dev platform SQL, the pg_net relay, test set-up. */
+  adminDbUrl: string;
   s3Endpoint: string;
   s3Bucket: string;
   s3Region: string;

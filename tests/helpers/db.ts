@@ -8,8 +8,14 @@ import { inject } from 'vitest';
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
 
+/** As postgres, not a superuser: the role of SUPABASE_DB_URL on hosted Supabase. */
 export function connect(options: { max?: number } = {}): Sql {
   return postgres(inject('stack').dbUrl, { max: options.max ?? 4, onnotice: () => {} });
+}
+
+/** As supabase_admin, the superuser: only for what the platform itself does (GoTrue, pg_net's worker). */
+export function connectAdmin(options: { max?: number } = {}): Sql {
+  return postgres(inject('stack').adminDbUrl, { max: options.max ?? 1, onnotice: () => {} });
 }
 
 export type Actor = { kind: 'anon' } | { kind: 'user'; id: string; email?: string } | { kind: 'service_role' };
@@ -58,8 +64,17 @@ export async function tryAsActor<T>(sql: Sql, actor: Actor, fn: (tx: Tx) => Prom
   return outcome!;
 }
 
+/**
+ * A new confirmed user in auth.users, with the columns GoTrue fills (the
+ * table defaults none of them: GoTrue, not the table, chooses the id), but no
+ * identity or session: a user that only scripts and tests use. Written as postgres.
+ */
 export async function createUser(sql: Sql, label = 'user'): Promise<{ id: string; email: string }> {
   const email = `${label}-${randomUUID()}@example.test`;
-  const [row] = await sql<{ id: string; email: string }[]>`insert into auth.users (id, email) values (${randomUUID()}, ${email}) returning id, email`;
+  const [row] = await sql<{ id: string; email: string }[]>`
+    insert into auth.users (instance_id, id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+    values ('00000000-0000-0000-0000-000000000000', ${randomUUID()}, 'authenticated', 'authenticated', ${email}, now(),
+            ${sql.json({ provider: 'email', providers: ['email'] })}, ${sql.json({})}, now(), now())
+    returning id, email`;
   return row!;
 }

@@ -35,7 +35,9 @@ export const TEST_FUNCTION_ENV = {
 };
 
 // Test-only: records every conversation ever created, for the invariant
-// checked after each test (tests/setup/invariant.ts).
+// checked after each test (tests/setup/invariant.ts). Set up by the
+// superuser, as platform code would be; the invariant reads and marks it as
+// postgres, with the grant below.
 const LEDGER_SQL = `
   create table if not exists private.test_ledger (
     conversation_id uuid primary key,
@@ -61,6 +63,10 @@ const LEDGER_SQL = `
   end $$;
   create or replace trigger zz_test_ledger_disposed after delete on public.archived_conversations
     for each row execute function private.test_ledger_disposed();
+  -- supabase_admin's functions are executable by PUBLIC by default (the
+  -- migrations revoke that default for postgres only).
+  revoke all on function private.test_ledger_record(), private.test_ledger_disposed() from public;
+  grant select, update (disposed, verified_sha256) on private.test_ledger to postgres;
 `;
 
 export default async function setup(project: TestProject) {
@@ -89,7 +95,7 @@ export default async function setup(project: TestProject) {
     await rm(stateDir, { recursive: true, force: true });
     throw error;
   }
-  const sql = postgres(stack.info.dbUrl, { max: 1, onnotice: () => {} });
+  const sql = postgres(stack.info.adminDbUrl, { max: 1, onnotice: () => {} });
   await sql.unsafe(LEDGER_SQL);
   await sql.end();
   const control = await startControl(controlPort, stack, proxy);

@@ -1,39 +1,10 @@
 -- Dev-only: what the local GoTrue stand-in (src/dev/auth/) writes besides
--- auth.users, in GoTrue's own shapes (supabase/auth migrations, folded to their
--- final form): identities, sessions, refresh tokens (the table-backed, legacy
--- algorithm GoTrue uses by default) and the AMR claims of each session; plus
--- pgcrypto for bcrypt (crypt/gen_salt('bf')), in `extensions` as on Supabase.
+-- auth.users (02_auth.sql), in GoTrue's own shapes (supabase/auth migrations,
+-- folded to their final form): identities, sessions, refresh tokens (the
+-- table-backed, legacy algorithm GoTrue uses by default) and the AMR claims of
+-- each session; plus pgcrypto for bcrypt (crypt/gen_salt('bf')), in
+-- `extensions` as on Supabase. Run as supabase_admin; owned by GoTrue's role.
 create extension if not exists pgcrypto with schema extensions;
-
--- The auth.users columns GoTrue fills on sign-up and sign-in. 02_auth.sql owns
--- the table; each column is added only where it is still missing, with
--- GoTrue's type and default.
-alter table auth.users
-  add column if not exists instance_id uuid,
-  add column if not exists invited_at timestamptz,
-  add column if not exists confirmation_token varchar(255),
-  add column if not exists confirmation_sent_at timestamptz,
-  add column if not exists recovery_token varchar(255),
-  add column if not exists recovery_sent_at timestamptz,
-  add column if not exists email_change_token_new varchar(255),
-  add column if not exists email_change varchar(255),
-  add column if not exists email_change_sent_at timestamptz,
-  add column if not exists email_change_token_current varchar(255) default '',
-  add column if not exists email_change_confirm_status smallint default 0,
-  add column if not exists last_sign_in_at timestamptz,
-  add column if not exists phone text default null,
-  add column if not exists phone_confirmed_at timestamptz,
-  add column if not exists phone_change text default '',
-  add column if not exists phone_change_token varchar(255) default '',
-  add column if not exists phone_change_sent_at timestamptz,
-  add column if not exists reauthentication_token varchar(255) default '',
-  add column if not exists reauthentication_sent_at timestamptz,
-  add column if not exists banned_until timestamptz,
-  add column if not exists deleted_at timestamptz,
-  add column if not exists is_sso_user boolean not null default false;
-alter table auth.users
-  add column if not exists confirmed_at timestamptz
-    generated always as (least(email_confirmed_at, phone_confirmed_at)) stored;
 
 create table if not exists auth.identities (
   provider_id text not null,
@@ -97,9 +68,18 @@ create table if not exists auth.mfa_amr_claims (
   constraint mfa_amr_claims_session_id_authentication_method_pkey unique (session_id, authentication_method)
 );
 
--- The stand-in connects as `postgres`, which on Supabase may read and write
--- the auth tables but is not their owner (and is not a superuser).
-grant usage on schema auth to postgres;
-grant select, insert, update, delete on auth.users, auth.identities, auth.sessions, auth.refresh_tokens, auth.mfa_amr_claims to postgres;
-grant usage, select on sequence auth.refresh_tokens_id_seq to postgres;
-grant usage on schema extensions to postgres;
+-- As every auth table on Supabase: GoTrue's, with row level security on.
+alter table auth.identities owner to supabase_auth_admin;
+alter table auth.sessions owner to supabase_auth_admin;
+alter table auth.refresh_tokens owner to supabase_auth_admin;
+alter table auth.mfa_amr_claims owner to supabase_auth_admin;
+alter table auth.identities enable row level security;
+alter table auth.sessions enable row level security;
+alter table auth.refresh_tokens enable row level security;
+alter table auth.mfa_amr_claims enable row level security;
+
+-- The stand-in connects as `postgres`, which on Supabase may do anything with
+-- the auth tables (10000000000000_demote-postgres) but owns none of them and
+-- is not a superuser.
+grant all on all tables in schema auth to postgres;
+grant all on all sequences in schema auth to postgres;

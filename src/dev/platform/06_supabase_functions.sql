@@ -96,3 +96,22 @@ comment on function supabase_functions.http_request() is
   'Database Webhooks (dev stand-in of the hosted function): sends the changed row through pg_net.';
 revoke all on function supabase_functions.http_request() from public;
 grant execute on function supabase_functions.http_request() to postgres, anon, authenticated, service_role;
+
+-- Owned as on hosted Supabase (20240822021428_enable_webhooks_by_default in
+-- supabase/postgres): the schema by supabase_admin, the table and the
+-- function by supabase_functions_admin, a role postgres is a member of. No
+-- password: nothing logs in as it locally.
+do $$
+begin
+  if not exists (select 1 from pg_roles where rolname = 'supabase_functions_admin') then
+    create role supabase_functions_admin noinherit createrole login noreplication;
+  end if;
+end
+$$;
+alter role supabase_functions_admin set search_path = supabase_functions;
+grant all on schema supabase_functions to supabase_functions_admin;
+grant all on all tables in schema supabase_functions to supabase_functions_admin;
+grant all on all sequences in schema supabase_functions to supabase_functions_admin;
+alter table supabase_functions.hooks owner to supabase_functions_admin;
+alter function supabase_functions.http_request() owner to supabase_functions_admin;
+grant supabase_functions_admin to postgres;
