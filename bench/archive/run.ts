@@ -6,6 +6,7 @@
 // budget, and gzip levels; prints one markdown table (also written to
 // bench/archive/RESULTS.md), and stops the stack.
 // Run: node --import tsx bench/archive/run.ts
+import { functionsEnvOf } from '../../src/dev/state.ts';
 import { inPool } from '../../supabase/functions/_shared/pool.ts';
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -1031,17 +1032,8 @@ async function runNodeChild<T extends object>(script: string, args: string[], la
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, script), ...args], {
       cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        SUPABASE_DB_URL: info.dbUrl,
-        AWS_ACCESS_KEY_ID: info.s3AccessKeyId,
-        AWS_SECRET_ACCESS_KEY: info.s3SecretAccessKey,
-        AWS_REGION: info.s3Region,
-        S3_BUCKET_NAME: info.s3Bucket,
-        S3_ENDPOINT: info.s3Endpoint,
-        S3_FORCE_PATH_STYLE: 'true',
-        S3_SSE: 'none',
-      },
+      // The child runs the functions' code with the environment a function sees on this stack.
+      env: { ...process.env, ...functionsEnvOf(info) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
