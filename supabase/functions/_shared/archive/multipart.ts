@@ -88,8 +88,11 @@ export async function continueMultipart(
   }
 
   const hash = new ResumableSha256(progress.hash);
+  let partsHere = 0;
   while (!progress.completed) {
-    if (!ctx.budget.fits(PART_CPU_MS)) {
+    // Every invocation with any budget left uploads at least one part, so the
+    // archive always moves forward; after that, a part must fit in what is left.
+    if (!ctx.budget.fits(partsHere === 0 ? 0 : PART_CPU_MS)) {
       // Out of budget: the progress is saved; give the job back for the next invocation.
       await sql`select private.release_jobs(${workerId}, ${[job.job_id]}::bigint[])`;
       return { yielded: true };
@@ -104,6 +107,7 @@ export async function continueMultipart(
       parts: [...progress.parts, { n, etag: ETag! }],
       after: part.after, written: part.written, hash: hash.save(), bytes: progress.bytes + part.body.length,
     };
+    partsHere++;
     if (part.last) {
       await completeUpload(ctx, target, progress);
       progress = { ...progress, completed: true };
