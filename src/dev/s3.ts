@@ -3,7 +3,7 @@
 // If-None-Match, which the README lists as local limits. Listings past 1,000
 // keys page with tokens of our own (s3rver-tokens.ts).
 import S3rver from 's3rver';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { useContinuationTokens } from './s3rver-tokens.ts';
 
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
@@ -18,6 +18,27 @@ export interface S3Handle {
   /** Starts it again on the same port (used to inject S3 outages). */
   start(): Promise<void>;
   readonly running: boolean;
+}
+
+/**
+ * s3rver removes a folder when its last object is deleted. A PutObject into
+ * the same folder at that moment (a new archive generation of a conversation
+ * while the old one's object is deleted) then fails to open its file, and
+ * s3rver leaves that stream's error unhandled, which ends the whole process.
+ * Real S3 has no folders; here deletes only remove the object's files, and
+ * empty folders stay (listings are built from objects, so they never show).
+ */
+function keepDirectories(instance: S3rver): void {
+  const store = (instance as unknown as { store: { getResourcePath(bucket: string, key: string, resource: string): string; deleteObject(bucket: string, key: string): Promise<void> } }).store;
+  store.deleteObject = async (bucket: string, key: string) => {
+    await Promise.all(
+      ['object', 'object.md5', 'metadata.json'].map((resource) =>
+        unlink(store.getResourcePath(bucket, key, resource)).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') throw error;
+        }),
+      ),
+    );
+  };
 }
 
 export async function startS3(options: {
@@ -42,6 +63,7 @@ export async function startS3(options: {
     });
     // s3rver's own continuation tokens need DES, which Node's OpenSSL 3 refuses.
     useContinuationTokens(instance);
+    keepDirectories(instance);
     await instance.run();
     server = instance;
   };
