@@ -1,4 +1,5 @@
-// The client's one error type: the API's { error: { code, message } } with
+// The client's one error type: the API's { error: { code, message } } (or the
+// runtime's own { code, message }, e.g. 546 WORKER_RESOURCE_LIMIT) with
 // the HTTP status, or a network failure (code 'network_error', status 0).
 export class StrataError extends Error {
   override readonly name = 'StrataError' as const;

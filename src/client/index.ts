@@ -41,8 +41,12 @@ export function createStrataClient(supabase: Pick<SupabaseClient, 'functions'>) 
     if (!error) return data as T;
     const response = (error as { context?: Response }).context;
     if (response && typeof response.json === 'function') {
-      const payload = (await response.json().catch(() => null)) as { error?: { code: string; message: string; details?: unknown } } | null;
+      const payload = (await response.json().catch(() => null)) as
+        | { error?: { code: string; message: string; details?: unknown }; code?: string; message?: string }
+        | null;
       if (payload?.error) throw new StrataError(payload.error.code, payload.error.message, response.status, payload.error.details);
+      // The runtime's own answers (546 WORKER_RESOURCE_LIMIT, 503 BOOT_ERROR) are { code, message }.
+      if (typeof payload?.code === 'string' && typeof payload.message === 'string') throw new StrataError(payload.code, payload.message, response.status);
       throw new StrataError('http_error', `The function answered ${response.status}.`, response.status);
     }
     throw new StrataError('network_error', (error as Error).message, 0);

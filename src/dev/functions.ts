@@ -1,23 +1,13 @@
-// Starts the real Deno (npm package `deno`) on functions-host.ts, which serves
-// supabase/functions/* the way the Edge Runtime does.
-import { spawn, type ChildProcess } from 'node:child_process';
+// The functions part of the local stack: the local Edge Runtime
+// (edge-runtime/), one supervised Deno process per function instance with
+// the hosted limits, on the real Deno of the npm package `deno`.
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startEdgeRuntime, type EdgeRuntimeHandle } from './edge-runtime/runtime.ts';
+import { readEdgeLimits, type EdgeLimits } from './edge-runtime/limits.ts';
 
-export interface FunctionsHandle {
-  url: string;
-  port: number;
-  pid: number;
-  stop(): Promise<void>;
-  restart(): Promise<void>;
-  /** SIGKILL, as a crashed worker (used to inject faults). */
-  kill(): Promise<void>;
-  start(): Promise<void>;
-}
-
-const HOST_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'functions-host.ts');
+export type FunctionsHandle = EdgeRuntimeHandle;
 
 /**
  * How to run Deno from the `deno` npm package: its postinstall places the
@@ -32,90 +22,41 @@ export function denoCommand(): [string, ...string[]] {
   return [process.execPath, path.join(dir, 'bin.cjs')];
 }
 
+/** KEY=VALUE lines of a dotenv file (`supabase functions serve` reads supabase/functions/.env); {} when absent. */
+export function readEnvFile(file: string): Record<string, string> {
+  if (!existsSync(file)) return {};
+  const values: Record<string, string> = {};
+  for (const raw of readFileSync(file, 'utf8').split('\n')) {
+    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(raw);
+    if (!match || raw.trim().startsWith('#')) continue;
+    const value = match[2]!;
+    const quoted = /^(['"])(.*)\1$/.exec(value);
+    values[match[1]!] = quoted ? quoted[2]! : value.replace(/\s+#.*$/, '');
+  }
+  return values;
+}
+
 export async function startFunctions(options: {
   projectRoot: string;
   port: number;
+  /** The default secrets and the stack's configured ones (functionsEnvOf + extra). */
   env: Record<string, string>;
   denoDir: string;
   log: (line: string) => void;
+  /** Another functions directory (tests' fixtures); supabase/functions by default. */
+  functionsDir?: string;
+  /** The hosted limits unless STRATA_EDGE_* settings (or this) say otherwise. */
+  limits?: EdgeLimits;
 }): Promise<FunctionsHandle> {
-  const { projectRoot, port, env, denoDir, log } = options;
-  const functionsDir = path.join(projectRoot, 'supabase', 'functions');
-  let child: ChildProcess | null = null;
-
-  const start = () =>
-    new Promise<void>((resolve, reject) => {
-      const args = [
-        'run',
-        '--allow-net', '--allow-env', '--allow-read', '--allow-sys',
-        '--no-prompt',
-        '--config', path.join(functionsDir, 'deno.json'),
-        HOST_SCRIPT,
-      ];
-      const [command, ...prefix] = denoCommand();
-      const started = spawn(command, [...prefix, ...args], {
-        cwd: projectRoot,
-        env: {
-          ...process.env,
-          ...env,
-          DENO_DIR: denoDir,
-          NO_COLOR: '1',
-          STRATA_FUNCTIONS_PORT: String(port),
-          STRATA_FUNCTIONS_DIR: functionsDir,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child = started;
-      let ready = false;
-      let output = '';
-      const onLine = (chunk: Buffer) => {
-        const text = chunk.toString('utf8');
-        if (!ready) output += text;
-        for (const line of text.split('\n')) if (line.trim()) log(line.trimEnd());
-        if (!ready && text.includes('functions ready')) {
-          ready = true;
-          resolve();
-        }
-      };
-      started.stdout!.on('data', onLine);
-      started.stderr!.on('data', onLine);
-      started.on('error', reject);
-      started.on('exit', (code, signal) => {
-        if (child === started) child = null;
-        if (!ready) reject(new Error(`Deno exited before serving functions (code ${code}, signal ${signal}):\n${output}`));
-        else log(`deno exited (code ${code}, signal ${signal})`);
-      });
-    });
-
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    const running = child;
-    child = null;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => running.kill('SIGKILL'), 3000);
-      running.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      running.kill(signal);
-    });
-  };
-
-  await start();
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    get pid() {
-      return child?.pid ?? -1;
-    },
-    stop: () => stop(),
-    restart: async () => {
-      await stop();
-      await start();
-    },
-    kill: () => stop('SIGKILL'),
-    start: async () => {
-      if (!child) await start();
-    },
-  };
+  const functionsDir = options.functionsDir ?? path.join(options.projectRoot, 'supabase', 'functions');
+  return startEdgeRuntime({
+    functionsDir,
+    port: options.port,
+    denoCommand: denoCommand(),
+    denoDir: options.denoDir,
+    // supabase/functions/.env holds local secrets; the stack's own values win.
+    env: { ...readEnvFile(path.join(functionsDir, '.env')), ...options.env },
+    limits: options.limits ?? readEdgeLimits(process.env),
+    log: options.log,
+  });
 }

@@ -1,5 +1,6 @@
 // Fault injection through the harness's control endpoint (tests/setup/control.ts).
 import { inject } from 'vitest';
+import type { InstanceInfo } from '../../src/dev/edge-runtime/instance.ts';
 
 async function post(path: string, body?: unknown): Promise<void> {
   const response = await fetch(`${inject('controlUrl')}${path}`, {
@@ -16,4 +17,10 @@ export const control = {
   killFunctions: () => post('/functions/kill'),
   startFunctions: () => post('/functions/start'),
   drainRelay: () => post('/relay/drain'),
+  /** The stack's function instances (live, then the last exited), optionally of one function. */
+  instances: async (name?: string): Promise<InstanceInfo[]> => {
+    const response = await fetch(`${inject('controlUrl')}/functions/instances${name ? `?name=${encodeURIComponent(name)}` : ''}`);
+    if (!response.ok) throw new Error(`control /functions/instances failed: ${response.status}`);
+    return (await response.json()) as InstanceInfo[];
+  },
 };

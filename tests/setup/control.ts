@@ -1,6 +1,6 @@
 // The test harness's control endpoint: tests (in their own processes) ask it
-// to stop or start the real S3 server, switch the fault proxy, or kill and
-// start the Deno functions process.
+// to stop or start the real S3 server, switch the fault proxy, kill and start
+// the functions (every instance), or list the function instances.
 import http from 'node:http';
 import type { Stack } from '../../src/dev/stack.ts';
 import type { ProxyMode } from './fault-proxy.ts';
@@ -15,6 +15,12 @@ export async function startControl(port: number, stack: Stack, proxy: { set(mode
     '/relay/drain': () => stack.parts.relay.drain(),
   };
   const server = http.createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://control');
+    if (request.method === 'GET' && url.pathname === '/functions/instances') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(stack.parts.functions.instances(url.searchParams.get('name') ?? undefined)));
+      return;
+    }
     let raw = '';
     request.on('data', (chunk) => (raw += chunk));
     request.on('end', async () => {

@@ -12,6 +12,7 @@ import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { denoCacheDir, PROJECT_ROOT } from '../../src/cli/project.ts';
 import { freePort } from '../../src/dev/ports.ts';
+import type { InstanceInfo } from '../../src/dev/edge-runtime/instance.ts';
 import { startStack, type Stack } from '../../src/dev/stack.ts';
 import type { StackInfo } from '../../src/dev/state.ts';
 import { startControl } from './control.ts';
@@ -69,6 +70,21 @@ const LEDGER_SQL = `
   grant select, update (disposed, verified_sha256) on private.test_ledger to postgres;
 `;
 
+/** One line about the run's function instances: how many, why they retired, which limits killed one. */
+function describeInstances(instances: InstanceInfo[]): string {
+  const count = (values: Array<string | null | undefined>) =>
+    Object.entries(values.reduce<Record<string, number>>((acc, v) => (v ? ((acc[v] = (acc[v] ?? 0) + 1), acc) : acc), {}))
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ') || 'none';
+  const killed = instances.filter((i) => ['cpu', 'memory', 'wall_clock'].includes(i.exit?.reason ?? ''));
+  return [
+    `function instances (the last ${instances.length}): retired by ${count(instances.map((i) => i.retiredBy && `${i.retiredBy} (${i.function})`))}`,
+    `killed at a hard limit: ${killed.map((i) => `${i.function} (${i.exit!.reason}, ${i.cpuMs} ms CPU, ${Math.round(i.peakMemoryBytes / 1048576)} MB)`).join(', ') || 'none'}`,
+    `most CPU: ${[...instances].sort((a, b) => b.cpuMs - a.cpuMs).slice(0, 5).map((i) => `${i.function} ${i.cpuMs} ms`).join(', ')}`,
+    `most memory: ${[...instances].sort((a, b) => b.peakMemoryBytes - a.peakMemoryBytes).slice(0, 3).map((i) => `${i.function} ${Math.round(i.peakMemoryBytes / 1048576)} MB`).join(', ')}`,
+  ].join('; ');
+}
+
 export default async function setup(project: TestProject) {
   const stateDir = await mkdtemp(path.join(tmpdir(), 'strata-test-'));
   const logs: string[] = [];
@@ -106,6 +122,7 @@ export default async function setup(project: TestProject) {
 
   return async () => {
     await control.stop();
+    process.stderr.write(`${describeInstances(stack.parts.functions.instances())}\n`);
     await stack.stop();
     await proxy.stop();
     if (process.env.STRATA_TEST_LOGS_ON_EXIT) process.stderr.write(logs.join('\n') + '\n');

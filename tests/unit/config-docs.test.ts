@@ -99,7 +99,8 @@ describe('the README documents every environment variable the code reads', () =>
 
 describe('every variable has its place in the CLI rule for the local stack', () => {
   const localOwn = new Set(localStackVariables({} as never));
-  const stackAndCli = new Set(['STRATA_STATE_DIR', 'STRATA_API_PORT', 'STRATA_DB_PORT', 'STRATA_S3_PORT', 'STRATA_FUNCTIONS_PORT', 'DENO_DIR', 'STRATA_FUNCTIONS_DIR']);
+  const stackAndCli = new Set(['STRATA_STATE_DIR', 'STRATA_API_PORT', 'STRATA_DB_PORT', 'STRATA_S3_PORT', 'STRATA_FUNCTIONS_PORT', 'DENO_DIR',
+    'STRATA_EDGE_CPU_SOFT_MS', 'STRATA_EDGE_CPU_HARD_MS', 'STRATA_EDGE_MEMORY_MB', 'STRATA_EDGE_WALL_SECONDS', 'STRATA_EDGE_BEFOREUNLOAD_PCT', 'STRATA_EDGE_INSTANCE']);
 
   it.each([...readByCode().keys()].sort())('%s: the local stack\'s own, a tuning variable, or the stack\'s and CLI\'s', (name) => {
     const places = [localOwn.has(name) && 'local stack', isTuningVariable(name) && 'tuning', stackAndCli.has(name) && 'stack and CLI'].filter(Boolean);
