@@ -8,6 +8,7 @@ import { MAX_BODY_DEPTH, textNestedDeeperThan } from './json-depth.ts';
 export async function readBodyBytes(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(request.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > maxBytes) {
+    if (request.body) await discardRest(request.body.getReader());
     throw errors.payloadTooLarge(`The request body is larger than ${maxBytes} bytes.`);
   }
   if (!request.body) return new Uint8Array(0);
@@ -19,7 +20,7 @@ export async function readBodyBytes(request: Request, maxBytes: number): Promise
     if (done) break;
     size += value.byteLength;
     if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
+      await discardRest(reader);
       throw errors.payloadTooLarge(`The request body is larger than ${maxBytes} bytes.`);
     }
     chunks.push(value);
@@ -31,6 +32,28 @@ export async function readBodyBytes(request: Request, maxBytes: number): Promise
     offset += chunk.byteLength;
   }
   return bytes;
+}
+
+// A server that answers without reading the body closes a connection with
+// unread bytes, and the peer's TCP reset can destroy the 413 before the
+// client reads it (seen as EPIPE / "fetch failed"). Moderately large bodies
+// are therefore read to the end and dropped; past DISCARD_MAX_BYTES the
+// stream is cancelled, as reading it would cost more than the answer is worth.
+const DISCARD_MAX_BYTES = 32 * 1024 * 1024;
+
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  let dropped = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      dropped += value.byteLength;
+      if (dropped > DISCARD_MAX_BYTES) break;
+    }
+  } catch {
+    return; // the client went away: nothing left to drop
+  }
+  await reader.cancel().catch(() => undefined);
 }
 
 /**
