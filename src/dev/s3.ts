@@ -5,6 +5,7 @@
 import S3rver from 's3rver';
 import { mkdir, unlink } from 'node:fs/promises';
 import { useContinuationTokens } from './s3rver-tokens.ts';
+import { useMultipartUploads } from './s3rver-uploads.ts';
 
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 export const LOCAL_S3_REGION = 'us-east-1';
@@ -63,6 +64,8 @@ export async function startS3(options: {
     });
     // s3rver's own continuation tokens need DES, which Node's OpenSSL 3 refuses.
     useContinuationTokens(instance);
+    // s3rver has no abort and no NoSuchUpload; S3 has both.
+    useMultipartUploads(instance);
     keepDirectories(instance);
     await instance.run();
     server = instance;

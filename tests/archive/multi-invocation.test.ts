@@ -3,7 +3,7 @@
 // progress in the job and gives the job back; the next wake-up continues.
 // The result is one object (its parts are gzip members of one stream) whose
 // sha256 — hashed across the invocations — matches the JSON.
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,5 +68,46 @@ describe('an archive larger than one invocation', () => {
     expect(document.messages[0].content).toHaveLength(14 * 32);
     expect(new Set(document.messages.map((m: { id: string }) => m.id)).size).toBe(messages);
     expect(document.archive_metadata).toMatchObject({ message_count: messages, user_id: owner.id });
+  });
+
+  it('starts its upload again when the upload was aborted between invocations (the bucket rule for incomplete uploads)', async () => {
+    const owner = await createUser(sql, 'multi-aborted');
+    const [{ id }] = await sql`insert into conversations (user_id, title) values (${owner.id}, 'aborted') returning id`;
+    const messages = 22_000;
+    await sql`
+      insert into messages (conversation_id, user_id, role, content, created_at)
+      select ${id}, ${owner.id}, 'user',
+             (select string_agg(md5(n::text || ':' || k), '') from generate_series(1, 14) k),
+             now() + n * interval '1 microsecond'
+        from generate_series(1, ${messages}) n`;
+    await deleteHeld(sql, [id]);
+    const env = { ARCHIVE_STREAM_ABOVE_BYTES: String(1024 * 1024), ARCHIVE_PART_BYTES: String(5 * 1024 * 1024), ARCHIVE_LEASE_SECONDS: '120' };
+    expect(await archiveHeldHere(sql, id, env, { cpuMs: 350 })).toEqual({ outcome: 'yielded', upload: 'multipart' });
+    const [{ progress, generation }] = await sql`
+      select payload -> 'multipart' as progress, payload ->> 'generation' as generation
+        from private.jobs where subject_id = ${id} and kind = 'archive_conversation'`;
+    const key = `archived_conversations/${owner.id}/${id}/${generation}.json.gz`;
+
+    // The bucket's lifecycle rule (or an operator) aborts the incomplete upload: its parts are gone.
+    const { s3, bucket } = directS3();
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: progress.upload_id }));
+    const gone = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: progress.upload_id, PartNumber: 9, Body: 'x' })).catch((e) => e);
+    expect(gone.name).toBe('NoSuchUpload');
+
+    for (let i = 0; i < 20 && (await sql`select 1 from conversations where id = ${id}`).length > 0; i++) {
+      await runLocalWorker(env, { cpuMs: 350 });
+    }
+    await waitForArchived(sql, [id], 60_000);
+    const [job] = await sql`select status, attempts, payload -> 'multipart' as progress from private.jobs where subject_id = ${id} and kind = 'archive_conversation'`;
+    expect(job).toMatchObject({ status: 'done' });
+    expect(job!.progress.upload_id).not.toBe(progress.upload_id);
+    const [index] = await sql`select s3_key, sha256 from archived_conversations where conversation_id = ${id}`;
+    expect(index!.s3_key).toBe(key);
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const json = gunzipSync(await object.Body!.transformToByteArray());
+    expect(createHash('sha256').update(json).digest('hex')).toBe(index!.sha256);
+    const document = JSON.parse(json.toString('utf8'));
+    expect(document.messages).toHaveLength(messages);
+    expect(new Set(document.messages.map((m: { id: string }) => m.id)).size).toBe(messages);
   });
 });

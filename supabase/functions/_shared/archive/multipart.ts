@@ -25,6 +25,7 @@ import { ARCHIVE_FORMAT_VERSION } from './document.ts';
 import { ResumableSha256, type Sha256State } from './sha256.ts';
 import type { SnapshotHead } from './snapshot.ts';
 import { sseParams } from '../s3/client.ts';
+import { isNoSuchUpload } from '../s3/errors.ts';
 import { FORMAT_VERSION, objectMetadata, type ArchiveTarget, type StoredArchive } from './upload.ts';
 
 /** What the job's payload keeps between invocations. */
@@ -71,23 +72,35 @@ export async function continueMultipart(
     return saved;
   };
 
-  let progress: MultipartProgress | undefined = job.payload?.multipart as MultipartProgress | undefined;
-  if (!progress) {
+  // A new upload, recorded in the job before any part is sent.
+  const begin = async (): Promise<MultipartProgress | null> => {
     const metadata = objectMetadata(head, conversationId, 'pending', archivedAt, FORMAT_VERSION);
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({
       Bucket: config.bucket, Key: key, ContentType: 'application/json', ContentEncoding: 'gzip', Metadata: metadata, ...sseParams(config),
     }));
-    progress = {
+    const fresh: MultipartProgress = {
       upload_id: UploadId!, parts: [], after: null, written: 0, hash: new ResumableSha256().save(), bytes: 0, completed: false,
       user_email: head.userEmail, message_count: head.messageCount,
     };
-    if (!(await checkpoint(progress))) {
-      await s3.send(new AbortMultipartUploadCommand({ Bucket: config.bucket, Key: key, UploadId })).catch(() => undefined);
-      return { lost: true };
-    }
-  }
+    if (await checkpoint(fresh)) return fresh;
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: config.bucket, Key: key, UploadId })).catch(() => undefined);
+    return null;
+  };
+  // The upload is gone with its parts: aborted by the bucket's rule for
+  // incomplete uploads (a job retried for days) or by hand. Start again,
+  // once per invocation: an endpoint that keeps answering so is a failure.
+  let restarted = false;
+  const restart = async () => {
+    if (restarted) throw new Error('S3 UploadPart failed: NoSuchUpload again for a new upload');
+    restarted = true;
+    ctx.log(`archive ${conversationId}: multipart upload ${progress!.upload_id} no longer exists (NoSuchUpload); starting it again`);
+    return await begin();
+  };
 
-  const hash = new ResumableSha256(progress.hash);
+  let progress: MultipartProgress | null = (job.payload?.multipart as MultipartProgress | undefined) ?? (await begin());
+  if (!progress) return { lost: true };
+
+  let hash = new ResumableSha256(progress.hash);
   let partsHere = 0;
   while (!progress.completed) {
     // Every invocation with any budget left uploads at least one part, so the
@@ -99,17 +112,32 @@ export async function continueMultipart(
     }
     const part = await buildPart(ctx, conversationId, head, archivedAt, progress, hash, partBytes);
     const n: number = progress.parts.length + 1;
-    const { ETag }: { ETag?: string } = await s3.send(new UploadPartCommand({
-      Bucket: config.bucket, Key: key, UploadId: progress.upload_id, PartNumber: n, Body: part.body, ContentMD5: md5Base64(part.body),
-    }));
+    let etag: string;
+    try {
+      const { ETag } = await s3.send(new UploadPartCommand({
+        Bucket: config.bucket, Key: key, UploadId: progress.upload_id, PartNumber: n, Body: part.body, ContentMD5: md5Base64(part.body),
+      }));
+      etag = ETag!;
+    } catch (error) {
+      if (!isNoSuchUpload(error)) throw error;
+      progress = await restart();
+      if (!progress) return { lost: true };
+      hash = new ResumableSha256(progress.hash);
+      continue;
+    }
     progress = {
       ...progress,
-      parts: [...progress.parts, { n, etag: ETag! }],
+      parts: [...progress.parts, { n, etag }],
       after: part.after, written: part.written, hash: hash.save(), bytes: progress.bytes + part.body.length,
     };
     partsHere++;
     if (part.last) {
-      await completeUpload(ctx, target, progress);
+      if (!(await completeUpload(ctx, target, progress))) {
+        progress = await restart();
+        if (!progress) return { lost: true };
+        hash = new ResumableSha256(progress.hash);
+        continue;
+      }
       progress = { ...progress, completed: true };
     }
     if (!(await checkpoint(progress))) return { lost: true };
@@ -130,7 +158,8 @@ export async function continueMultipart(
   };
 }
 
-async function completeUpload(ctx: JobContext, target: ArchiveTarget, progress: MultipartProgress): Promise<void> {
+/** Completes the upload; false when the upload is gone and no complete object stands in its place. */
+async function completeUpload(ctx: JobContext, target: ArchiveTarget, progress: MultipartProgress): Promise<boolean> {
   const { s3 } = ctx;
   const { config, key } = target;
   try {
@@ -138,10 +167,13 @@ async function completeUpload(ctx: JobContext, target: ArchiveTarget, progress: 
       Bucket: config.bucket, Key: key, UploadId: progress.upload_id,
       MultipartUpload: { Parts: progress.parts.map((p) => ({ PartNumber: p.n, ETag: p.etag })) },
     }));
+    return true;
   } catch (error) {
     // Completed by an invocation that died before it could record it: the object is there.
     const head = await s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key })).catch(() => null);
-    if (!head || Number(head.ContentLength) !== progress.bytes) throw error;
+    if (head && Number(head.ContentLength) === progress.bytes) return true;
+    if (isNoSuchUpload(error)) return false;
+    throw error;
   }
 }
 

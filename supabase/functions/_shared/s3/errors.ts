@@ -10,6 +10,9 @@ export function s3StatusOf(error: unknown): number | undefined {
 
 export const isS3NotFound = (error: unknown) => s3StatusOf(error) === 404 || (error as { name?: string } | null)?.name === 'NoSuchKey';
 
+/** A multipart upload that no longer exists (aborted, or completed). */
+export const isNoSuchUpload = (error: unknown) => (error as { name?: string } | null)?.name === 'NoSuchUpload';
+
 export function describeS3Error(operation: string, error: unknown): string {
   const e = error as { name?: string; code?: string; Code?: string };
   const status = s3StatusOf(error);
