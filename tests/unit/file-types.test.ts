@@ -59,6 +59,10 @@ describe('displayName', () => {
     ['', 'file'],
     ['   ', 'file'],
     ['\u0000\u0007', 'file'],
+    ['invoice\u202Efdp.exe', 'invoicefdp.exe'], // a right-to-left override would show "invoiceexe.pdf"
+    ['a\u2066b\u2069c\u200Fd\u200Be\uFEFF.txt', 'abcde.txt'],
+    ['c1\u0085\u009Fcontrols.txt', 'c1controls.txt'],
+    ['family \u{1F468}\u200D\u{1F469}\u200D\u{1F467}.txt', 'family \u{1F468}\u200D\u{1F469}\u200D\u{1F467}.txt'],
   ])('%j → %j', (original, shown) => {
     expect(displayName(original)).toBe(shown);
   });

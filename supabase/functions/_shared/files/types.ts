@@ -50,8 +50,13 @@ export function safeFileName(original: string): string {
   return cleaned || 'file';
 }
 
-/** A display name: control characters removed, trimmed, at most 255 characters. */
+/**
+ * A display name: control characters removed, and the invisible characters
+ * that change how the rest reads (bidi overrides and isolates, as in
+ * "invoice\u202Efdp.exe", zero-width spaces, byte-order marks); trimmed, at
+ * most 255 characters. Joiners stay: emoji sequences need them.
+ */
 export function displayName(original: string): string {
-  const name = original.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  const name = original.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g, '').trim();
   return (Array.from(name).slice(0, 255).join('') || 'file');
 }
