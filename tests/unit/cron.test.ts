@@ -53,7 +53,13 @@ describe('parseSchedule: five fields', () => {
     ['0 0 * 2,8 *', 3, set(2, 8)],
     ['0 0 * * 1-5', 4, set(1, 2, 3, 4, 5)],
     ['0 0 * * 7', 4, set(0, 7)], // 7 is Sunday, like 0
-    ['0 0 * * 0', 4, set(0)],
+    ['0 0 * * 0', 4, set(0, 7)], // pg_cron sets both Sundays
+    ['0 0 * jan,Jul *', 3, set(1, 7)],
+    ['0 0 * feb-apr *', 3, set(2, 3, 4)],
+    ['0 0 * * MON-fri', 4, set(1, 2, 3, 4, 5)],
+    ['0 0 * * sat,sun', 4, set(0, 6, 7)],
+    ['0 0 * * mon-sat/2', 4, set(1, 3, 5)],
+    ['0 0 */10 * *', 2, set(1, 11, 21, 31)],
   ])('"%s": field %i is %o', (text, field, expected) => {
     expect(cron(text).fields[field]).toEqual(expected);
   });
@@ -63,6 +69,9 @@ describe('parseSchedule: five fields', () => {
     ['0 0 1 * *', false, true],
     ['0 0 * * 1', true, false],
     ['0 0 1 * 1', false, false],
+    // A day field that starts with '*' is "any" for pg_cron, step or not.
+    ['0 0 */2 * 1', true, false],
+    ['0 0 1 * */2', false, true],
   ])('"%s": any day of month %s, any day of week %s', (text, anyDayOfMonth, anyDayOfWeek) => {
     expect(cron(text)).toMatchObject({ anyDayOfMonth, anyDayOfWeek });
   });
@@ -87,8 +96,29 @@ describe('parseSchedule: five fields', () => {
     ['0 0 * 13 *', '"13" is outside 1-12'],
     ['0 0 * * 8', '"8" is outside 0-7'],
     ['0 0 * * 6-8', '"6-8" is outside 0-7'],
+    ['5/20 * * * *', '"5/20" has a step without a range (pg_cron refuses it; write "5-59/20")'],
+    ['0 0 * * mon/2', '"mon/2" has a step without a range'],
+    ['0 0 * january *', 'cannot read "january"'],
+    ['0 0 mon * *', 'cannot read "mon"'],
+    ['@reboot', '@reboot runs when pg_cron starts'],
+    ['@often', 'unknown shorthand'],
+    ['@Daily', 'unknown shorthand'],
   ])('refuses "%s": %s', (text, reason) => {
     expect(() => parseSchedule(text)).toThrow(`invalid schedule "${text}": ${reason}`);
+  });
+});
+
+describe('parseSchedule: shorthands', () => {
+  it.each([
+    ['@hourly', '0 * * * *'],
+    ['@daily', '0 0 * * *'],
+    ['@midnight', '0 0 * * *'],
+    ['@weekly', '0 0 * * 0'],
+    ['@monthly', '0 0 1 * *'],
+    ['@yearly', '0 0 1 1 *'],
+    ['@annually', '0 0 1 1 *'],
+  ])('reads "%s" as "%s"', (shorthand, fields) => {
+    expect(parseSchedule(shorthand)).toEqual(parseSchedule(fields));
   });
 });
 
@@ -115,6 +145,13 @@ describe('cronMatches (UTC, the minute that contains the date)', () => {
     // One day field restricted: it alone decides.
     ['0 0 1 * *', '2026-11-22T00:00:00Z', false],
     ['0 0 * * 7', '2026-12-01T00:00:00Z', false],
+    // '*/2' in the day of month is "any" for pg_cron: with a weekday, both must match.
+    ['0 0 */2 * 1', '2026-11-23T00:00:00Z', true], // Monday the 23rd (odd)
+    ['0 0 */2 * 1', '2026-11-25T00:00:00Z', false], // Wednesday the 25th
+    ['0 0 */2 * 1', '2026-11-30T00:00:00Z', false], // Monday the 30th (even)
+    ['@weekly', '2026-11-22T00:00:00Z', true], // a Sunday
+    ['@weekly', '2026-11-23T00:00:00Z', false],
+    ['@monthly', '2026-12-01T00:00:00Z', true],
   ])('"%s" at %s → %s', (text, at, expected) => {
     expect(cronMatches(cron(text), new Date(at))).toBe(expected);
   });
