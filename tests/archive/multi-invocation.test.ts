@@ -17,22 +17,29 @@ beforeAll(() => {
 });
 afterAll(() => sql.end());
 
+// About 12 MB of JSON that gzip cannot shrink much (hex digests): at least two 5 MiB parts.
+const MESSAGES = 22_000;
+// A lease long enough for a part on a loaded machine (the tests' default is 4 s).
+const env = { ARCHIVE_STREAM_ABOVE_BYTES: String(1024 * 1024), ARCHIVE_PART_BYTES: String(5 * 1024 * 1024), ARCHIVE_LEASE_SECONDS: '120' };
+
+/** A conversation of MESSAGES messages, deleted and held for a worker of the test's own. */
+async function heldLongConversation(name: string) {
+  const owner = await createUser(sql, name);
+  const [{ id }] = await sql`insert into conversations (user_id, title) values (${owner.id}, ${name}) returning id`;
+  await sql`
+    insert into messages (conversation_id, user_id, role, content, created_at)
+    select ${id}, ${owner.id}, 'user',
+           (select string_agg(md5(n::text || ':' || k), '') from generate_series(1, 14) k),
+           now() + n * interval '1 microsecond'
+      from generate_series(1, ${MESSAGES}) n`;
+  await deleteHeld(sql, [id]);
+  return { owner, id: id as string };
+}
+
 describe('an archive larger than one invocation', () => {
   it('is uploaded part by part over several invocations, resumed from the job, and verifies', async () => {
-    const owner = await createUser(sql, 'multi-invocation');
-    const [{ id }] = await sql`insert into conversations (user_id, title) values (${owner.id}, 'long') returning id`;
-    // About 12 MB of JSON that gzip cannot shrink much (hex digests): at least two 5 MiB parts.
-    const messages = 22_000;
-    await sql`
-      insert into messages (conversation_id, user_id, role, content, created_at)
-      select ${id}, ${owner.id}, 'user',
-             (select string_agg(md5(n::text || ':' || k), '') from generate_series(1, 14) k),
-             now() + n * interval '1 microsecond'
-        from generate_series(1, ${messages}) n`;
-    await deleteHeld(sql, [id]);
-
-    // A lease long enough for a part on a loaded machine (the tests' default is 4 s).
-    const env = { ARCHIVE_STREAM_ABOVE_BYTES: String(1024 * 1024), ARCHIVE_PART_BYTES: String(5 * 1024 * 1024), ARCHIVE_LEASE_SECONDS: '120' };
+    const { owner, id } = await heldLongConversation('multi-invocation');
+    const messages = MESSAGES;
     // The first invocation, here, with a budget for about one part: it uploads,
     // saves its progress in the job and gives the job back.
     const first = await archiveHeldHere(sql, id, env, { cpuMs: 350 });
@@ -71,17 +78,8 @@ describe('an archive larger than one invocation', () => {
   });
 
   it('starts its upload again when the upload was aborted between invocations (the bucket rule for incomplete uploads)', async () => {
-    const owner = await createUser(sql, 'multi-aborted');
-    const [{ id }] = await sql`insert into conversations (user_id, title) values (${owner.id}, 'aborted') returning id`;
-    const messages = 22_000;
-    await sql`
-      insert into messages (conversation_id, user_id, role, content, created_at)
-      select ${id}, ${owner.id}, 'user',
-             (select string_agg(md5(n::text || ':' || k), '') from generate_series(1, 14) k),
-             now() + n * interval '1 microsecond'
-        from generate_series(1, ${messages}) n`;
-    await deleteHeld(sql, [id]);
-    const env = { ARCHIVE_STREAM_ABOVE_BYTES: String(1024 * 1024), ARCHIVE_PART_BYTES: String(5 * 1024 * 1024), ARCHIVE_LEASE_SECONDS: '120' };
+    const { owner, id } = await heldLongConversation('multi-aborted');
+    const messages = MESSAGES;
     expect(await archiveHeldHere(sql, id, env, { cpuMs: 350 })).toEqual({ outcome: 'yielded', upload: 'multipart' });
     const [{ progress, generation }] = await sql`
       select payload -> 'multipart' as progress, payload ->> 'generation' as generation
