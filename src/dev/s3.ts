@@ -2,8 +2,11 @@
 // S3RVER / S3RVER and ignores versioning, lifecycle, encryption and
 // If-None-Match, which the README lists as local limits. Listings past 1,000
 // keys page with tokens of our own (s3rver-tokens.ts).
+import { PutBucketCorsCommand } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { mkdir, unlink } from 'node:fs/promises';
+import { createS3Client } from '../../supabase/functions/_shared/s3/client.ts';
+import { browserUploadCors } from '../ops/bucket-setup.ts';
 import { useContinuationTokens } from './s3rver-tokens.ts';
 import { useMultipartUploads } from './s3rver-uploads.ts';
 
@@ -42,6 +45,24 @@ function keepDirectories(instance: S3rver): void {
   };
 }
 
+/**
+ * Lets browsers upload with presigned PUTs (and read presigned GETs): the CORS
+ * rule `strata bucket setup` puts on a deployment's bucket, here for any
+ * origin (a dev server's port is anyone's guess), set through the S3 API as
+ * there. s3rver keeps it on disk with the bucket.
+ */
+async function allowBrowserUploads(endpoint: string, bucket: string): Promise<void> {
+  const client = createS3Client({
+    configured: true, bucket, region: LOCAL_S3_REGION, prefix: '', endpoint, forcePathStyle: true, sse: 'none',
+    credentials: { ...LOCAL_S3_CREDENTIALS }, requestTimeoutMs: 10_000,
+  });
+  try {
+    await client.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: browserUploadCors(['*']) }));
+  } finally {
+    client.destroy();
+  }
+}
+
 export async function startS3(options: {
   directory: string;
   port: number;
@@ -77,9 +98,11 @@ export async function startS3(options: {
   };
 
   await start();
-  log(`s3rver serving bucket "${bucket}" from ${directory}`);
+  const endpoint = `http://127.0.0.1:${port}`;
+  await allowBrowserUploads(endpoint, bucket);
+  log(`s3rver serving bucket "${bucket}" from ${directory} (CORS: browser uploads from any origin)`);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     port,
     bucket,
     stop,

@@ -9,6 +9,7 @@ import {
   PutBucketLifecycleConfigurationCommand,
   PutBucketVersioningCommand,
   PutPublicAccessBlockCommand,
+  type CORSConfiguration,
   type LifecycleRule,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -66,6 +67,17 @@ export function lifecycleRules(config: ConfiguredS3, env: EnvGetter): { rules: L
   };
 }
 
+/**
+ * The bucket's CORS rule for browser uploads: a presigned PUT (with its
+ * content-type) from these origins, and GET / HEAD of presigned downloads.
+ * `bucket setup` puts it on a deployment's bucket; the local stack on its own.
+ */
+export function browserUploadCors(origins: string[]): CORSConfiguration {
+  return {
+    CORSRules: [{ AllowedMethods: ['PUT', 'GET', 'HEAD'], AllowedOrigins: origins, AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3600 }],
+  };
+}
+
 export async function setupBucket(s3: S3Client, config: ConfiguredS3, env: EnvGetter): Promise<{ outcomes: SettingOutcome[]; warnings: string[] }> {
   const outcomes: SettingOutcome[] = [];
   const attempt = async (setting: string, fn: () => Promise<unknown>, detail?: string) => {
@@ -105,12 +117,7 @@ export async function setupBucket(s3: S3Client, config: ConfiguredS3, env: EnvGe
 
   const origins = (env('STORAGE_CORS_ORIGINS') ?? '*').split(',').map((o) => o.trim()).filter(Boolean);
   await attempt('CORS for browser uploads', () =>
-    s3.send(new PutBucketCorsCommand({
-      Bucket: config.bucket,
-      CORSConfiguration: {
-        CORSRules: [{ AllowedMethods: ['PUT', 'GET', 'HEAD'], AllowedOrigins: origins, AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3600 }],
-      },
-    })), origins.join(', '));
+    s3.send(new PutBucketCorsCommand({ Bucket: config.bucket, CORSConfiguration: browserUploadCors(origins) })), origins.join(', '));
 
   const lifecycle = lifecycleRules(config, env);
   await attempt('lifecycle rules', () =>
