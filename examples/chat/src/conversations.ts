@@ -12,6 +12,8 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 export interface ConversationsView {
   refresh(): Promise<void>;
   open(id: string): Promise<void>;
+  /** Back from the archive: listed again and opened. */
+  restored(id: string): Promise<void>;
   reset(): void;
 }
 
@@ -34,7 +36,7 @@ export function conversationsView(strata: StrataClient, hooks: { onDeleted(id: s
     list.replaceChildren(
       ...conversations.map((c) =>
         h('li', { 'data-testid': 'conversation', 'data-id': c.id },
-          h('button', { type: 'button', class: 'grow', 'aria-current': c.id === openId ? 'true' : undefined, onclick: (e) => void act(e.currentTarget as HTMLButtonElement, () => open(c.id)) }, titleOf(c)),
+          h('button', { type: 'button', class: 'grow open', 'aria-current': c.id === openId ? 'true' : undefined, onclick: (e) => void act(e.currentTarget as HTMLButtonElement, () => open(c.id)) }, titleOf(c)),
           h('span', { 'data-testid': 'message-count' }, plural(c.message_count, 'message')),
           h('button', { type: 'button', 'aria-label': `Delete “${titleOf(c)}”`, onclick: (e) => void act(e.currentTarget as HTMLButtonElement, () => remove(c)) }, 'Delete'),
         ),
@@ -45,7 +47,7 @@ export function conversationsView(strata: StrataClient, hooks: { onDeleted(id: s
 
   function fillMessage(item: HTMLElement, message: Message) {
     const feedback = message.feedback as Feedback | null;
-    const choice = (value: Feedback, icon: string, label: string) =>
+    const choice = (value: Feedback, label: string) =>
       h('button', {
         type: 'button',
         'aria-pressed': String(feedback === value),
@@ -54,14 +56,14 @@ export function conversationsView(strata: StrataClient, hooks: { onDeleted(id: s
           const { message: updated } = await strata.conversations.setFeedback(message.conversation_id, message.id, feedback === value ? null : value);
           fillMessage(item, updated);
         }),
-      }, h('span', { 'aria-hidden': 'true' }, icon), ` ${label}`);
+      }, label);
     item.dataset.feedback = feedback ?? 'none';
     item.replaceChildren(
       h('p', { class: 'meta' }, h('strong', {}, message.role), ` · ${new Date(message.created_at).toLocaleString()}`),
       h('p', { class: 'content', 'data-testid': 'message-content' }, message.content),
       h('div', { class: 'feedback', role: 'group', 'aria-label': 'Feedback' },
-        choice('positive', '👍', 'Helpful'),
-        choice('negative', '👎', 'Not helpful'),
+        choice('positive', 'Helpful'),
+        choice('negative', 'Not helpful'),
         h('span', { 'data-testid': 'feedback' }, feedback === 'positive' ? 'Feedback: helpful' : feedback === 'negative' ? 'Feedback: not helpful' : 'No feedback'),
       ),
     );
@@ -141,6 +143,11 @@ export function conversationsView(strata: StrataClient, hooks: { onDeleted(id: s
   return {
     refresh,
     open,
+    async restored(id) {
+      await refresh();
+      await open(id);
+      status.textContent = `Restored “${chatTitle.textContent}” from the archive.`;
+    },
     reset() {
       conversations = [];
       status.textContent = '';

@@ -18,7 +18,7 @@ const LABELS: Record<string, string> = {
   uploaded: 'Uploaded, waiting to be processed',
   processing: 'Processing…',
   processed: 'Processed',
-  failed: 'Processing failed',
+  failed: 'Failed',
 };
 const IN_PROGRESS = new Set(['uploaded', 'processing']);
 

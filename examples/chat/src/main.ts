@@ -18,12 +18,7 @@ if (!config) {
   const strata = createStrataClient(supabase);
 
   const conversations = conversationsView(strata, { onDeleted: (id) => archive.watch(id) });
-  const archive = archiveView(strata, {
-    onRestored: async (id) => {
-      await conversations.refresh();
-      await conversations.open(id);
-    },
-  });
+  const archive = archiveView(strata, { onRestored: (id) => conversations.restored(id) });
   const files = filesView(strata);
 
   authView(supabase, {
