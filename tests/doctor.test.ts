@@ -68,6 +68,8 @@ describe('strata doctor on the local stack', () => {
     expect(check('vault_secrets').status).toBe('ok');
     expect(check('worker')).toMatchObject({ status: 'ok', detail: expect.stringContaining('answered 200') });
     expect(check('s3_bucket')).toMatchObject({ status: 'ok', detail: expect.stringContaining(stack.s3Bucket) });
+    // The local bucket gets the CORS rule bucket setup gives a deployment's.
+    expect(check('s3_cors')).toMatchObject({ status: 'ok' });
     // s3rver has no encryption configuration: a warning, never a failure.
     expect(check('s3_encryption')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/^unsupported by this endpoint/) });
     expect(check('migrations')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^all \d+ migrations applied/) });

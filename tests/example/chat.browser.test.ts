@@ -12,14 +12,17 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { GetBucketCorsCommand } from '@aws-sdk/client-s3';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import type { PreviewServer } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildChat, previewChat } from '../../examples/chat/serve.ts';
 import { PROJECT_ROOT } from '../../src/cli/project.ts';
+import { browserUploadCors } from '../../src/ops/bucket-setup.ts';
 import { freePort } from '../../src/dev/ports.ts';
 import { connect } from '../helpers/db.ts';
 import { makePdf, PNG_BYTES } from '../helpers/pdf.ts';
+import { directS3 } from '../helpers/s3.ts';
 
 const stack = inject('stack');
 const CHROMIUM = '/usr/bin/chromium';
@@ -65,6 +68,22 @@ async function waitForText(locator: Locator, text: RegExp, timeoutMs = 10_000): 
     throw new Error(`${error.message.split('\n')[0]}\nexpected ${text}, saw ${JSON.stringify(seen)}; the page's error box: ${JSON.stringify(shown)}; page errors: ${JSON.stringify(pageErrors)}`);
   });
 }
+
+describe('the local bucket for browser uploads', () => {
+  it("has bucket setup's CORS rule for any origin, and answers a presigned PUT's preflight", async () => {
+    const { s3, bucket } = directS3();
+    const cors = await s3.send(new GetBucketCorsCommand({ Bucket: bucket }));
+    expect(cors.CORSRules).toEqual([expect.objectContaining(browserUploadCors(['*']).CORSRules![0])]);
+    const preflight = await fetch(`${stack.s3Endpoint}/${bucket}/files/some-user/some-file/incoming`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://127.0.0.1:5173', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type' },
+    });
+    expect(preflight.status).toBe(200);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('PUT');
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('content-type');
+  });
+});
 
 describe('the chat example in a real browser', () => {
   it('signs up and in, chats with feedback, uploads a PDF, and archives and restores a conversation', async () => {
