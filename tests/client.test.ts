@@ -3,7 +3,7 @@
 import { createClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
 import { describe, expect, expectTypeOf, inject, it } from 'vitest';
-import { createStrataClient, isStrataError, StrataError, type Conversation, type Message } from '../src/client/index.ts';
+import { createStrataClient, isStrataError, StrataError, type Conversation, type Message } from '../packages/client/src/index.ts';
 import { tokenFor, waitForArchived } from './helpers/archive.ts';
 import { connect, createUser } from './helpers/db.ts';
 

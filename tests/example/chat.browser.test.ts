@@ -8,25 +8,23 @@
 // says without a stack, and the page it serves with one.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetBucketCorsCommand } from '@aws-sdk/client-s3';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import type { PreviewServer } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildChat, previewChat } from '../../examples/chat/serve.ts';
 import { PROJECT_ROOT } from '../../src/cli/project.ts';
 import { browserUploadCors } from '../../src/ops/bucket-setup.ts';
 import { freePort } from '../../src/dev/ports.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { connect } from '../helpers/db.ts';
 import { makePdf, PNG_BYTES } from '../helpers/pdf.ts';
 import { directS3 } from '../helpers/s3.ts';
 
 const stack = inject('stack');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SCREENSHOT = path.join(tmpdir(), 'strata-chat-example.png');
 
 let browser: Browser | undefined;
@@ -39,13 +37,10 @@ const pageErrors: string[] = [];
 
 beforeAll(async () => {
   // A missing browser fails the run with what to do; it is never skipped.
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`The browser test needs Debian's chromium at ${CHROMIUM}: apt-get install -y --no-install-recommends chromium (.ci/run does so on CI). No browser is downloaded.`);
-  }
+  browser = await launchChromium();
   outDir = await mkdtemp(path.join(tmpdir(), 'strata-chat-'));
   await buildChat(stack, outDir);
   ({ url: pageUrl, server } = await previewChat(outDir, await freePort()));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }, 60_000);
 
 afterAll(async () => {

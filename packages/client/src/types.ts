@@ -1,6 +1,6 @@
 // The shapes the Strata functions answer with, built on the generated
 // database types so that a schema change shows up here.
-import type { Database, Json } from '../../supabase/functions/_shared/database.types.ts';
+import type { Database, Json } from './database.types.js';
 
 type Tables = Database['public']['Tables'];
 export type Conversation = Tables['conversations']['Row'];

@@ -4,8 +4,7 @@
 //   const strata = createStrataClient(supabase);
 //   const { conversation } = await strata.conversations.create({ title: 'Hi' });
 //   await strata.conversations.addMessage(conversation.id, { role: 'user', content: 'Hello' });
-import type { SupabaseClient } from '@supabase/supabase-js';
-import { StrataError } from './errors.ts';
+import { StrataError } from './errors.js';
 import type {
   Analysis,
   ArchiveDocument,
@@ -20,10 +19,10 @@ import type {
   NewConversation,
   NewMessage,
   UploadTicket,
-} from './types.ts';
+} from './types.js';
 
-export * from './errors.ts';
-export type * from './types.ts';
+export * from './errors.js';
+export type * from './types.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -32,7 +31,22 @@ const query = (params: Record<string, string | number | undefined | null>) => {
   return entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString()}` : '';
 };
 
-export function createStrataClient(supabase: Pick<SupabaseClient, 'functions'>) {
+/**
+ * What the client needs of a supabase-js client: `functions.invoke`. Declared
+ * here rather than taken from supabase-js's SupabaseClient class, whose
+ * protected members make one version's client unassignable to another's
+ * types; any supabase-js 2.x client from 2.10 on fits.
+ */
+export interface SupabaseFunctionsClient {
+  functions: {
+    invoke(
+      functionName: string,
+      options?: { method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'; body?: Record<string, unknown> },
+    ): Promise<{ data: unknown; error: unknown }>;
+  };
+}
+
+export function createStrataClient(supabase: SupabaseFunctionsClient) {
   async function call<T>(path: string, method: Method, body?: unknown): Promise<T> {
     const { data, error } = await supabase.functions.invoke(path, {
       method,
