@@ -2,21 +2,23 @@
 // flood of one kind does not hold back another; an invocation whose CPU
 // budget runs out stops claiming, holds no job it is not running, and the
 // next invocation finishes the rest; jobs given back (beforeunload) do not
-// count as attempts. Test-only kinds are registered here, so the stack's own
+// count as attempts; once beforeunload fired, the instance's drains claim
+// nothing more. Test-only kinds are registered here, so the stack's own
 // worker (which knows only Strata's kinds) never claims them.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readS3Config } from '../../supabase/functions/_shared/config.ts';
 import { createSql } from '../../supabase/functions/_shared/db/client.ts';
 import type { BudgetLimits } from '../../supabase/functions/_shared/jobs/budget.ts';
+import { createWorkerHandler } from '../../supabase/functions/_shared/jobs/handler.ts';
 import type { JobHandler } from '../../supabase/functions/_shared/jobs/registry.ts';
 import { readWorkerSettings } from '../../supabase/functions/_shared/jobs/settings.ts';
-import { drainJobs } from '../../supabase/functions/_shared/jobs/worker.ts';
+import { drainJobs, type DrainSummary } from '../../supabase/functions/_shared/jobs/worker.ts';
 import { createS3Client } from '../../supabase/functions/_shared/s3/client.ts';
 import { functionEnv } from '../helpers/archive.ts';
 import { connect, type Sql } from '../helpers/db.ts';
 
-const KINDS = ['test_flood', 'test_urgent', 'test_burn', 'test_held'];
+const KINDS = ['test_flood', 'test_urgent', 'test_burn', 'test_held', 'test_unload'];
 let sql: Sql;
 beforeAll(async () => {
   sql = connect();
@@ -33,13 +35,13 @@ async function queue(kind: string, count: number): Promise<void> {
   await sql`insert into private.jobs (kind, subject_id) select ${kind}, gen_random_uuid() from generate_series(1, ${count})`;
 }
 
-async function drain(handlers: JobHandler[], limits: Partial<BudgetLimits> = {}, workerId = `test-${randomUUID().slice(0, 8)}`) {
+async function drain(handlers: JobHandler[], limits: Partial<BudgetLimits> = {}, workerId = `test-${randomUUID().slice(0, 8)}`, stop?: AbortSignal) {
   const env = functionEnv();
   const s3Config = readS3Config(env);
   const workerSql = createSql(env('SUPABASE_DB_URL')!, { max: 4 });
   try {
     return await drainJobs(
-      { sql: workerSql, s3: createS3Client(s3Config as never), s3Config, settings: readWorkerSettings(env), handlers, workerId, log: () => {} },
+      { sql: workerSql, s3: createS3Client(s3Config as never), s3Config, settings: readWorkerSettings(env), handlers, workerId, log: () => {}, stop },
       { cpuMs: 3_600_000, wallMs: 60_000, memoryBytes: 8 * 1024 ** 3, ...limits },
     );
   } finally {
@@ -123,5 +125,84 @@ describe('the CPU budget of one invocation', () => {
     expect(released).toBe(3);
     const rows = await sql`select status, attempts, locked_by, run_after <= now() as due from private.jobs where kind = 'test_held'`;
     expect(rows).toEqual(Array.from({ length: 3 }, () => ({ status: 'pending', attempts: 0, locked_by: null, due: true })));
+  });
+});
+
+describe('beforeunload: an instance about to be stopped takes no new work', () => {
+  const jobsOf = async (kind: string) =>
+    (await sql<{ status: string; attempts: number }[]>`select status, attempts from private.jobs where kind = ${kind}`);
+
+  it('a drain whose stop signal is aborted claims nothing more and finishes; the rest stays queued, no attempt counted', async () => {
+    await queue('test_unload', 30);
+    const stop = new AbortController();
+    let started = 0;
+    let startedAfterStop = 0;
+    const slow = handler('test_unload', 2, 30, 'sleep');
+    const watched: JobHandler = {
+      ...slow,
+      run: (ctx, job) => {
+        if (stop.signal.aborted) startedAfterStop++;
+        if (++started === 3) stop.abort();
+        return slow.run(ctx, job);
+      },
+    };
+    const summary = await drain([watched], {}, undefined, stop.signal);
+    expect(summary.stopped_by).toBe('unload');
+    expect(startedAfterStop).toBe(0);
+    expect(summary.by_kind.test_unload!.done).toBe(3);
+    const rows = await jobsOf('test_unload');
+    expect(rows.filter((r) => r.status === 'done')).toHaveLength(3);
+    expect(rows.filter((r) => r.status === 'pending')).toEqual(Array.from({ length: 27 }, () => ({ status: 'pending', attempts: 0 })));
+    await sql`delete from private.jobs where kind = 'test_unload'`;
+  });
+
+  it('the archive-worker function: at beforeunload its drain stops claiming and gives back what it holds, and a later wake-up on that instance claims nothing', async () => {
+    await queue('test_unload', 30);
+    const drains: Promise<unknown>[] = [];
+    let unloadListener: (() => void) | null = null;
+    let started = 0;
+    let startedAfterUnload = 0;
+    let unloaded = false;
+    const slow = handler('test_unload', 2, 30, 'sleep');
+    const fetchHandler = createWorkerHandler(functionEnv(), {
+      background: (promise) => drains.push(promise),
+      onBeforeUnload: (listener) => (unloadListener = listener),
+      handlers: [
+        {
+          ...slow,
+          run: (ctx, job) => {
+            if (unloaded) startedAfterUnload++;
+            if (++started === 3) {
+              unloaded = true;
+              unloadListener!();
+            }
+            return slow.run(ctx, job);
+          },
+        },
+      ],
+      workerName: 'test-unload',
+    });
+    const headers = { authorization: `Bearer ${inject('stack').serviceRoleKey}` };
+    const wake = (query = '') => fetchHandler(new Request(`http://functions/archive-worker${query}`, { method: 'POST', headers, body: '{}' }));
+
+    expect((await wake()).status).toBe(202);
+    await Promise.all(drains);
+    expect(unloaded).toBe(true);
+    expect(startedAfterUnload).toBe(0);
+    // The jobs in flight at beforeunload were given back (their late finish is
+    // "lost"); nothing is left running or with a counted attempt.
+    const rows = await jobsOf('test_unload');
+    const done = rows.filter((r) => r.status === 'done').length;
+    expect(done).toBeLessThanOrEqual(3);
+    expect(rows.filter((r) => r.status === 'running')).toEqual([]);
+    expect(rows.filter((r) => r.status === 'pending')).toEqual(Array.from({ length: 30 - done }, () => ({ status: 'pending', attempts: 0 })));
+
+    // A wake-up reaching the same instance afterwards claims nothing.
+    const late = await wake('?wait=true');
+    expect(late.status).toBe(200);
+    expect((await late.json()) as DrainSummary).toMatchObject({ stopped_by: 'unload', claimed: 0 });
+    expect(startedAfterUnload).toBe(0);
+    expect((await jobsOf('test_unload')).filter((r) => r.status === 'pending')).toHaveLength(30 - done);
+    await sql`delete from private.jobs where kind = 'test_unload'`;
   });
 });

@@ -2,7 +2,9 @@
 // has about 1 s of CPU (soft: it retires; 2 s hard: killed), counted across
 // its requests and background work, 256 MB of memory (it retires at half),
 // and a 150-400 s wall clock. A worker stops claiming before any of these is
-// near, finishes what it holds, and leaves the rest to the next wake-up.
+// near, finishes what it holds, and leaves the rest to the next wake-up. It
+// also stops at once when the runtime says the instance is about to go
+// (beforeunload): stop('unload').
 import process from 'node:process';
 
 export interface BudgetLimits {
@@ -14,11 +16,15 @@ export interface BudgetLimits {
   memoryBytes: number;
 }
 
+export type StopReason = 'cpu' | 'wall' | 'memory' | 'unload';
+
 export interface Budget {
   /** Whether work estimated at `cpuMs` more (on top of what is in flight) still fits. */
   fits(cpuMs: number): boolean;
-  /** Why claiming stopped, once it has: 'cpu', 'wall' or 'memory'. */
-  readonly stoppedBy: 'cpu' | 'wall' | 'memory' | null;
+  /** Spends the budget now: nothing more fits (the first reason is kept). */
+  stop(reason: StopReason): void;
+  /** Why claiming stopped, once it has: 'cpu', 'wall', 'memory', or 'unload' (the instance is about to be stopped). */
+  readonly stoppedBy: StopReason | null;
   /** CPU milliseconds used so far. */
   cpuUsedMs(): number;
   /** Highest heap + external memory seen, in bytes. */
@@ -48,6 +54,9 @@ export function startBudget(limits: BudgetLimits): Budget {
       else if (Date.now() >= wallEnd) stoppedBy = 'wall';
       else if (memory >= limits.memoryBytes) stoppedBy = 'memory';
       return stoppedBy === null;
+    },
+    stop(reason) {
+      stoppedBy ??= reason;
     },
     get stoppedBy() {
       return stoppedBy;

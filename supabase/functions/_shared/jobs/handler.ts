@@ -15,6 +15,7 @@ import { json } from '../http/respond.ts';
 import { withHttp, type Handler } from '../http/serve.ts';
 import { createS3Client } from '../s3/client.ts';
 import { createJobHandlers } from './handlers.ts';
+import type { JobHandler } from './registry.ts';
 import { readWorkerSettings } from './settings.ts';
 import { readJobStatus } from './status.ts';
 import { drainJobs, type DrainSummary, type WorkerDeps } from './worker.ts';
@@ -22,17 +23,32 @@ import { drainJobs, type DrainSummary, type WorkerDeps } from './worker.ts';
 const MAX_WAKE_BODY = 1024 * 1024;
 
 type Background = (promise: Promise<unknown>) => void;
+type OnBeforeUnload = (listener: () => void) => void;
 
 function edgeRuntimeWaitUntil(): Background {
   const runtime = (globalThis as { EdgeRuntime?: { waitUntil(p: Promise<unknown>): void } }).EdgeRuntime;
   return runtime ? (p) => runtime.waitUntil(p) : (p) => void p;
 }
 
-export function createWorkerHandler(env: EnvGetter, options: { background?: Background; workerName?: string } = {}): Handler {
+/** The runtime's `beforeunload` event (Deno, the Edge Runtime); nothing where there is none (Node). */
+const globalBeforeUnload: OnBeforeUnload = (listener) =>
+  (globalThis as { addEventListener?: (type: string, fn: () => void) => void }).addEventListener?.('beforeunload', listener);
+
+export interface WorkerHandlerOptions {
+  /** Keeps a drain alive after the answer (EdgeRuntime.waitUntil by default). */
+  background?: Background;
+  workerName?: string;
+  /** Registers the listener for the instance's beforeunload (the global event by default). */
+  onBeforeUnload?: OnBeforeUnload;
+  /** The job kinds (jobs/handlers.ts by default; tests add their own). */
+  handlers?: JobHandler[];
+}
+
+export function createWorkerHandler(env: EnvGetter, options: WorkerHandlerOptions = {}): Handler {
   const platform = readPlatformConfig(env);
   const s3Config = readS3Config(env);
   const settings = readWorkerSettings(env);
-  const handlers = createJobHandlers(env);
+  const handlers = options.handlers ?? createJobHandlers(env);
   const background = options.background ?? edgeRuntimeWaitUntil();
   const instance = `${options.workerName ?? 'edge'}-${crypto.randomUUID().slice(0, 8)}`;
   // A transaction-pooler URL (port 6543 on Supabase) suits many short-lived
@@ -43,6 +59,8 @@ export function createWorkerHandler(env: EnvGetter, options: { background?: Back
   // is a worker), more wake-ups than that are already covered.
   const draining = new Set<string>();
   let invocation = 0;
+  // Aborted at beforeunload: every drain of this instance stops claiming.
+  const unload = new AbortController();
 
   const getDeps = () => {
     if (!dbUrl) throw errors.serviceUnavailable('SUPABASE_DB_URL is not set.');
@@ -58,10 +76,12 @@ export function createWorkerHandler(env: EnvGetter, options: { background?: Back
   };
 
   // The runtime is about to stop this instance (a limit is near, or it is
-  // idle): give back every job its drains hold, without counting the
-  // attempt, so the next wake-up continues at once instead of waiting out
-  // the lease.
-  (globalThis as { addEventListener?: (type: string, fn: () => void) => void }).addEventListener?.('beforeunload', () => {
+  // idle): its drains claim nothing more, and every job they hold is given
+  // back, without counting the attempt, so the next wake-up (sent by the
+  // stopping drain, reaching a fresh instance) continues at once instead of
+  // waiting out the lease.
+  (options.onBeforeUnload ?? globalBeforeUnload)(() => {
+    unload.abort();
     if (!deps || draining.size === 0) return;
     const workers = [...draining];
     void Promise.all(workers.map((worker) => deps!.sql`select private.release_jobs(${worker})`)).catch(() => undefined);
@@ -77,15 +97,17 @@ export function createWorkerHandler(env: EnvGetter, options: { background?: Back
     draining.add(workerId);
     let summary: DrainSummary;
     try {
-      summary = await drainJobs({ ...getDeps(), workerId });
+      summary = await drainJobs({ ...getDeps(), workerId, stop: unload.signal });
     } finally {
       draining.delete(workerId);
     }
     // A budget stopped it with work left: wake the next invocation now (after
     // this drain left the count, so the wake-up is not turned away as already
-    // draining) rather than wait for the sweep.
+    // draining) rather than wait for the sweep. A drain that began after
+    // beforeunload claimed nothing and wakes no one (the instance is retired,
+    // so the stopping drain's wake-up already reached a fresh one).
     let woke = 0;
-    if (summary.stopped_by !== 'idle') {
+    if (summary.stopped_by !== 'idle' && !(summary.stopped_by === 'unload' && summary.claimed === 0)) {
       const [row] = await getDeps().sql<{ woke: number }[]>`
         select case when exists (select 1 from private.jobs where status = 'pending' and run_after <= now())
                     then private.wake_workers('archive-worker') else 0 end as woke`.catch(() => [{ woke: 0 }]);

@@ -6,13 +6,15 @@
 // Any number of workers may run at once (FOR UPDATE SKIP LOCKED, leases).
 // An invocation stops claiming before its CPU, wall-clock or memory budget
 // is spent and finishes what it holds; the function then wakes the next
-// invocation while work is due (jobs/handler.ts). Failures back off and dead-letter in SQL; nothing is deleted unless
+// invocation while work is due (jobs/handler.ts). Once the runtime says the
+// instance is about to go (beforeunload: `stop` is aborted) it claims
+// nothing more, and gives back what a claim brings in after that moment. Failures back off and dead-letter in SQL; nothing is deleted unless
 // S3 acknowledged.
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.ts';
 import type { Sql } from '../db/client.ts';
 import { describeS3Error } from '../s3/objects.ts';
-import { startBudget, type Budget, type BudgetLimits } from './budget.ts';
+import { startBudget, type Budget, type BudgetLimits, type StopReason } from './budget.ts';
 import type { ClaimedJob, JobContext, JobHandler } from './registry.ts';
 import type { WorkerSettings } from './settings.ts';
 
@@ -26,6 +28,8 @@ export interface WorkerDeps {
   log: (message: string) => void;
   /** Called after each claimed and each finished job with the summary so far (`strata archive work` shows it). */
   onProgress?: (summary: Readonly<DrainSummary>) => void;
+  /** Aborted when the instance is about to be stopped (beforeunload): claim nothing more. */
+  stop?: AbortSignal;
 }
 
 export interface KindSummary {
@@ -41,8 +45,8 @@ export interface KindSummary {
 export interface DrainSummary extends KindSummary {
   worker: string;
   by_kind: Record<string, KindSummary>;
-  /** Why the invocation stopped claiming: nothing due, or a budget. */
-  stopped_by: 'idle' | 'cpu' | 'wall' | 'memory';
+  /** Why the invocation stopped claiming: nothing due, a budget, or the instance about to be stopped ('unload'). */
+  stopped_by: 'idle' | StopReason;
   cpu_ms: number;
   wall_ms: number;
   peak_memory_mb: number;
@@ -95,6 +99,11 @@ export async function drainJobs(deps: WorkerDeps, limits: Partial<BudgetLimits> 
     summary.idle_reason = deps.s3Config.configured ? 'S3 is not available.' : deps.s3Config.problem;
     return finish();
   }
+  const unloading = () => {
+    if (!deps.stop?.aborted) return false;
+    budget.stop('unload');
+    return true;
+  };
   const ctx: JobContext = { sql, s3: deps.s3, s3Config: deps.s3Config, settings, workerId, budget, log };
   const byKind = new Map(handlers.map((h) => [h.kind, h]));
   const busy = new Map<string, number>(handlers.map((h) => [h.kind, 0]));
@@ -138,7 +147,7 @@ export async function drainJobs(deps: WorkerDeps, limits: Partial<BudgetLimits> 
       estimate += free * handler.cpuMs;
     }
     // Stop claiming before the budget could be overrun by what a claim would bring.
-    if (Object.keys(wanted).length > 0 && budget.fits(estimate)) {
+    if (Object.keys(wanted).length > 0 && !unloading() && budget.fits(estimate)) {
       let claimed: ClaimedJob[] = [];
       try {
         claimed = await sql<ClaimedJob[]>`
@@ -148,11 +157,21 @@ export async function drainJobs(deps: WorkerDeps, limits: Partial<BudgetLimits> 
         log(`claim failed: ${describeJobError(error)}`);
         if (inFlight.size === 0) break;
       }
+      // beforeunload came while the claim ran (its release_jobs may have run
+      // before the claim committed) or while these start: give the rest back unstarted.
       const got = new Map<string, number>();
+      const giveBack: ClaimedJob[] = [];
       for (const job of claimed) {
         got.set(job.kind, (got.get(job.kind) ?? 0) + 1);
         count(job.kind, 'claimed');
-        run(job);
+        if (unloading()) giveBack.push(job);
+        else run(job);
+      }
+      if (giveBack.length > 0) {
+        const ids = giveBack.map((job) => job.job_id);
+        await sql`select private.release_jobs(${workerId}, ${ids}::bigint[])`.catch((error) =>
+          log(`could not give back ${ids.length} job(s) claimed as the instance was stopping: ${describeJobError(error)}`));
+        for (const job of giveBack) count(job.kind, 'released');
       }
       // A kind with nothing due is asked again shortly (an empty claim costs
       // well under a millisecond): new work of it waits at most that long.
@@ -168,6 +187,7 @@ export async function drainJobs(deps: WorkerDeps, limits: Partial<BudgetLimits> 
       continue;
     }
     await Promise.race([...inFlight, new Promise((resolve) => setTimeout(resolve, 250))]);
+    unloading();
   }
   await Promise.all(inFlight);
   if (budget.stoppedBy) summary.stopped_by = budget.stoppedBy;
