@@ -25,7 +25,7 @@ import { readArchiveSettings } from '../../supabase/functions/_shared/archive/se
 import { createBaseline, readIndex, s3rverRepairs } from './baseline.ts';
 import { assistantText, buildDocuments, corpusText, createBulkConversations, createRealisticConversations, createUsers, loadCorpus, type CreatedConversation } from './data.ts';
 import { gzipBuffered, gzipStreamed, measureLevels, type LevelResult } from './gzip-levels.ts';
-import { readLoadavg, readProcessCpuMs } from './proc.ts';
+import { readLoadavg, readProcessCpuMs } from '../proc.ts';
 import type { ProfileSummary } from './profile.ts';
 import { fmtInt, formatNumber, intEnv, percentile, progress, prng, runStarted, sleep } from '../common.ts';
 import { startBenchStack } from '../stack.ts';

@@ -2,7 +2,7 @@
 // cpu-worker.ts) share: WorkerDeps built the way jobs/handler.ts builds them,
 // from process.env; readings of this process's /proc status; and parking /
 // un-parking archive jobs so that only the measured process runs them.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readProcessCpuMs, readStatus, resetPeak } from '../proc.ts';
 import { readS3Config, type EnvGetter } from '../../supabase/functions/_shared/config.ts';
 import { createSql } from '../../supabase/functions/_shared/db/client.ts';
 import { createS3Client } from '../../supabase/functions/_shared/s3/client.ts';
@@ -34,26 +34,14 @@ export async function closeBenchWorkerDeps(deps: WorkerDeps): Promise<void> {
   deps.s3?.destroy();
 }
 
-/** A field of /proc/self/status in kB (VmRSS, VmHWM), or null. */
-export function vmKb(field: string): number | null {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
-  return match ? Number(match[1]) : null;
+/** A field of this process's /proc status in kB (VmRSS, VmHWM), or null. */
+export function vmKb(field: 'VmRSS' | 'VmHWM'): number | null {
+  const status = readStatus('self');
+  return status ? (field === 'VmRSS' ? status.rssKb : status.hwmKb) : null;
 }
 
-/** Resets VmHWM to the current RSS (Linux ≥ 4.0); true when it took. */
-export function resetPeakRss(): boolean {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-  } catch {
-    return false;
-  }
-  const hwm = vmKb('VmHWM');
-  const rss = vmKb('VmRSS');
-  return hwm !== null && rss !== null && hwm <= rss + 2048;
-}
+/** Resets this process's VmHWM to its current RSS (Linux ≥ 4.0); true when it took. */
+export const resetPeakRss = (): boolean => resetPeak('self').ok;
 
 /** User + system CPU of this process (all threads), in ms: what jobs/budget.ts counts. */
-export function processCpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-}
+export const processCpuMs = (): number => readProcessCpuMs('self');
