@@ -4,7 +4,11 @@
 // worker's CPU per conversation, fairness against a flood of file jobs, the
 // memory of one huge conversation archived in one go and under the hosted CPU
 // budget, and gzip levels; prints one markdown table (also written to
-// bench/archive/RESULTS.md), and stops the stack.
+// bench/archive/RESULTS.md), and stops the stack. The stack's worker runs as
+// on Supabase: archive-worker instances of the local Edge Runtime (one Deno
+// process each, the hosted limits); every run that uses them watches them
+// (bench/instances.ts) and the exit code is 1 when anything was lost, an
+// instance was killed at a hard limit or a request was answered 546.
 // Run: node --import tsx bench/archive/run.ts
 import { functionsEnvOf } from '../../src/dev/state.ts';
 import { inPool } from '../../supabase/functions/_shared/pool.ts';
@@ -25,7 +29,8 @@ import { readArchiveSettings } from '../../supabase/functions/_shared/archive/se
 import { createBaseline, readIndex, s3rverRepairs } from './baseline.ts';
 import { assistantText, buildDocuments, corpusText, createBulkConversations, createRealisticConversations, createUsers, loadCorpus, type CreatedConversation } from './data.ts';
 import { gzipBuffered, gzipStreamed, measureLevels, type LevelResult } from './gzip-levels.ts';
-import { readLoadavg, readProcessCpuMs } from '../proc.ts';
+import { describeLifecycle, describeUsage, killedCount, peakHwmKb, unhealthy, watchInstances, type InstanceReport } from '../instances.ts';
+import { readLoadavg } from '../proc.ts';
 import type { ProfileSummary } from './profile.ts';
 import { fmtInt, formatNumber, intEnv, percentile, progress, prng, runStarted, sleep } from '../common.ts';
 import { startBenchStack } from '../stack.ts';
@@ -113,7 +118,40 @@ const md5Base64 = (data: Uint8Array) => createHash('md5').update(data).digest('b
 
 // ---------------------------------------------------------------- the stack
 
-const bench = await startBenchStack({ name: 'archive' });
+/** The archive-worker's drain summaries (one JSON line per drain), as the instances log them. */
+interface DrainLine {
+  at: number;
+  instance: string;
+  claimed: number;
+  stopped_by: string;
+  cpu_ms: number;
+  peak_memory_mb: number;
+  by_kind?: Record<string, { claimed: number; done: number; released: number }>;
+}
+const drainLines: DrainLine[] = [];
+const bench = await startBenchStack({
+  name: 'archive',
+  onLog: (part, line) => {
+    const at = line.indexOf('{"event":"strata.worker.drain"');
+    if (part !== 'functions' || at < 0) return;
+    try {
+      drainLines.push({ at: performance.now(), ...(JSON.parse(line.slice(at)) as Omit<DrainLine, 'at'>) });
+    } catch {
+      // not a whole line
+    }
+  },
+});
+/** Every instance watch of the run, to check at the end that none was killed and no request got 546. */
+const instanceReports: Array<[string, InstanceReport]> = [];
+const watchWorker = (label: string) => {
+  const watch = watchInstances(bench.stack.parts.functions, 'archive-worker');
+  return () => {
+    const report = watch.stop();
+    instanceReports.push([label, report]);
+    progress(`${label}: ${describeLifecycle(report)}; ${describeUsage(report)}`);
+    return report;
+  };
+}
 
 interface Row {
   metric: string;
@@ -132,6 +170,7 @@ try {
   progress(`stack up: db ${info.dbUrl.replace(/\/\/[^@]*@/, '//')}, s3 ${info.s3Endpoint}, functions ${info.functionsUrl}`);
 
   const db = bench.postgres({ max: 16, connection: { application_name: 'strata-bench' } });
+  const admin = bench.adminPostgres({ max: 1, connection: { application_name: 'strata-bench-admin' } });
   const bucket = info.s3Bucket;
   const s3Client = new S3Client({
     endpoint: info.s3Endpoint,
@@ -226,10 +265,11 @@ try {
    * function that restores the secret.
    */
   const holdWakeUps = async () => {
-    const renamed = await db`update vault.secrets set name = 'strata_api_url (held by bench/archive)' where name = 'strata_api_url'`;
+    // Vault belongs to the platform: only the superuser may rename a secret (postgres, as hosted, may not).
+    const renamed = await admin`update vault.secrets set name = 'strata_api_url (held by bench/archive)' where name = 'strata_api_url'`;
     if (renamed.count !== 1) throw new Error('no strata_api_url secret in the Vault to hold wake-ups with');
     const release = async () => {
-      await db`update vault.secrets set name = 'strata_api_url' where name = 'strata_api_url (held by bench/archive)'`;
+      await admin`update vault.secrets set name = 'strata_api_url' where name = 'strata_api_url (held by bench/archive)'`;
     };
     try {
       await waitFor('the pg_net queue to empty', async () => (await db<{ n: number }[]>`select count(*)::int as n from net.http_request_queue`)[0]!.n === 0, 100);
@@ -336,22 +376,27 @@ try {
   };
   const manualSummaries: unknown[] = [];
   let deleteStatementMs = 0;
-  // CPU of the Deno functions process (it runs the worker) while it archives
-  // the halves: a cross-check of run 7, from outside (/proc/<pid>/stat).
+  // CPU of the archive-worker instances (one Deno process each) while they
+  // archive the halves: a cross-check of run 7, from outside (/proc).
   let denoCpuMs = 0;
+  let denoProcessCpuMs = 0;
+  const throughputInstances: InstanceReport[] = [];
   const archiveHalf = async (half: number) => {
     const users = halves[half]!;
     const expected = throughputConversations.filter((c) => halfOf(c.userId) === half).length;
     await waitIdle('before a throughput half');
-    const denoPid = bench.stack.parts.functions.pid;
-    const denoCpu0 = readProcessCpuMs(denoPid);
+    const stopWatch = watchWorker(`1. instances, half ${half + 1}`);
     const started = performance.now();
     await db`delete from public.conversations where user_id = any(${users}::uuid[])`;
     deleteStatementMs += performance.now() - started;
     const calls = Array.from({ length: SIZES.workers }, () => callWorker().catch((error) => ({ error: String((error as Error).message) })));
     const ms = await waitArchived(`throughput half ${half + 1}`, users, expected, started);
     manualSummaries.push(...(await Promise.all(calls)));
-    denoCpuMs += readProcessCpuMs(denoPid) - denoCpu0;
+    await sleep(1000); // the last drains end
+    const instances = stopWatch();
+    throughputInstances.push(instances);
+    denoCpuMs += instances.cpuMs;
+    denoProcessCpuMs += instances.processCpuMs;
     progress(`1. Strata, half ${half + 1}: one DELETE of ${expected} conversations, pg_net wake-up + ${SIZES.workers} extra worker invocation(s): ${fmt(expected / (ms / 1000))} conversations/s (${fmt(ms / 1000, 2)} s)`);
     return ms;
   };
@@ -375,7 +420,7 @@ try {
   const rawWide = wide ? { rate: rawObjects.length / (rawWideMs / 1000) } : null;
   const strataRate = SIZES.conversations / (strataMs / 1000);
   const denoCpuPerConversation = denoCpuMs / SIZES.conversations;
-  progress(`1. raw ${fmt(rawRate)} objects/s, Strata ${fmt(strataRate)} conversations/s (the DELETE statements took ${fmt(deleteStatementMs, 0)} ms in all); Deno process CPU ${fmt(denoCpuMs, 0)} ms = ${fmt(denoCpuPerConversation, 2)} ms per conversation`);
+  progress(`1. raw ${fmt(rawRate)} objects/s, Strata ${fmt(strataRate)} conversations/s (the DELETE statements took ${fmt(deleteStatementMs, 0)} ms in all); archive-worker instances' main-thread CPU ${fmt(denoCpuMs, 0)} ms = ${fmt(denoCpuPerConversation, 2)} ms per conversation (whole processes ${fmt(denoProcessCpuMs / SIZES.conversations, 2)})`);
   progress(`1. worker invocations: ${manualSummaries.map((s) => JSON.stringify(s)).join(' ')}`);
 
   progress('1. verifying every archive (HeadObject sha256 vs index) and a downloaded sample');
@@ -510,6 +555,7 @@ try {
   const seqBefore = (await db<{ seq: string }[]>`select last_value::text as seq from net.http_request_queue_id_seq`)[0]!.seq;
   const responsesBefore = (await db<{ n: number }[]>`select count(*)::int as n from net._http_response`)[0]!.n;
   progress(`4. bulk: one DELETE of ${bulkTotal} conversations; only the pg_net wake-up and the 5 s sweep drive the worker`);
+  const stopBulkWatch = watchWorker('4. instances');
   const bulkStarted = performance.now();
   const bulkDeletedAt = (await db<{ at: Date }[]>`
     with d as (delete from public.conversations where user_id = any(${bulkUsers}::uuid[]) returning 1)
@@ -521,6 +567,7 @@ try {
     return row!.n === 0;
   }, 100);
   await sleep(2000);
+  const bulkInstances = stopBulkWatch();
   const seqAfter = (await db<{ seq: string }[]>`select last_value::text as seq from net.http_request_queue_id_seq`)[0]!.seq;
   const responsesAfter = (await db<{ n: number }[]>`select count(*)::int as n from net._http_response`)[0]!.n;
   const bulkRequests = Number(seqAfter) - Number(seqBefore);
@@ -645,11 +692,14 @@ try {
 
   await waitIdle('before fairness pass A');
   progress(`8. fairness A: ${SIZES.fairDeletes} deletes at ${SIZES.fairRatePerSecond}/s, nothing else queued`);
+  const stopFairWatchA = watchWorker('8. instances, pass A');
   const fairA = await steadyDeletes('A, nothing queued', fairPasses[0]!);
+  stopFairWatchA();
   const fairStatsA = latencyStats(fairA.latencies);
   progress(`8. fairness A: delete → stored p50 ${fmt(fairStatsA.p50, 0)} / p99 ${fmt(fairStatsA.p99, 0)} / max ${fmt(fairStatsA.max, 0)} ms`);
 
   await waitIdle('before fairness pass B');
+  const stopFairWatchB = watchWorker('8. instances, pass B');
   const filesQueuedAt = new Date();
   await db`with q as (select private.enqueue_job('process_file', f.id, f.user_id) from public.files f where f.id = any(${fairFileIds}::uuid[])) select count(*) from q`;
   await db`select private.wake_workers('archive-worker', 2)`;
@@ -665,6 +715,7 @@ try {
     const jobs = await fileJobs();
     return jobs.pending + jobs.running === 0;
   }, 500, Math.max(SIZES.stepTimeoutSeconds, 600) * 1000);
+  const fairInstancesB = stopFairWatchB();
   const filesFinal = await fileJobs();
   const filesProcessed = (await db<{ n: number }[]>`select count(*)::int as n from public.files where id = any(${fairFileIds}::uuid[]) and status = 'processed'`)[0]!.n;
   const filesSeconds = filesFinal.last_done ? (filesFinal.last_done.getTime() - filesQueuedAt.getTime()) / 1000 : NaN;
@@ -764,6 +815,37 @@ try {
   const budgetParts = budgetRuns.map((r) => r.job?.parts ?? 0);
   const budgetBig = await verifyBig(budgetId, SIZES.gzipMiB * 1024 * 1024);
   progress(`9. ${budgetRuns.length} invocations, peak VmHWM ${fmt(budgetPeak)} MB (drain alone ${fmt(budgetDrainPeak)} MB), CPU per invocation ${budgetCpu.map((c) => fmt(c, 0)).join(', ')} ms, ${fmt(budgetElapsedMs / 1000, 1)} s, status ${budgetBig.row?.status}, sha256 ${budgetBig.shaMatches ? 'matches' : 'DOES NOT match'}`);
+
+  // ======================================================= 9e. the same, by the Edge Runtime's instances
+  // The stack's own archive-worker under the hosted limits: the job is made
+  // due and one wake-up sent; the instances go as far as their budget
+  // allows, wake the next and retire. Watched: every instance's peak (VmHWM,
+  // and heap + external, what the 256 MB limit counts) and main-thread CPU;
+  // each drain's own CPU from its summary line.
+  notePhaseLoad('9e');
+  progress(`9e. another conversation of ${SIZES.bigMessages} messages, archived by the stack's archive-worker instances (hosted limits)`);
+  const edgeBigId = await createBigAndDelete('bench-big-edge');
+  const stopEdgeWatch = watchWorker('9e. instances');
+  const edgeDrainsFrom = drainLines.length;
+  const edgeStarted = performance.now();
+  await db`update private.jobs set run_after = now() where kind = 'archive_conversation' and subject_id = ${edgeBigId} and status = 'pending'`;
+  await db`select private.wake_workers('archive-worker')`;
+  await waitFor('the big conversation to be archived by the instances', async () => {
+    const [row] = await db<{ status: string }[]>`select status from public.archived_conversations where conversation_id = ${edgeBigId}`;
+    return row?.status === 'stored';
+  }, 250);
+  const edgeElapsedMs = performance.now() - edgeStarted;
+  await sleep(1500); // the last drain ends, its instance idles
+  const edgeInstances = stopEdgeWatch();
+  const edgeDrains = drainLines.slice(edgeDrainsFrom).filter((d) => (d.by_kind?.archive_conversation?.claimed ?? 0) > 0);
+  const edgeDrainCpu = edgeDrains.map((d) => d.cpu_ms);
+  const [edgeJob] = await db<{ attempts: number; parts: number }[]>`
+    select attempts, coalesce(jsonb_array_length(payload #> '{multipart,parts}'), 0)::int as parts
+      from private.jobs where kind = 'archive_conversation' and subject_id = ${edgeBigId}`;
+  const edgeBig = await verifyBig(edgeBigId);
+  const edgeHeapMaxMb = Math.max(0, ...edgeInstances.instances.map((i) => i.peakHeapBytes)) / 1048576;
+  const edgeInstanceCpu = edgeInstances.instances.map((i) => i.cpuMs);
+  progress(`9e. ${edgeDrains.length} drains in ${edgeInstances.instances.length} instances, ${fmt(edgeElapsedMs / 1000, 1)} s; drain CPU ${edgeDrainCpu.join(', ')} ms; heap + external max ${fmt(edgeHeapMaxMb)} MB; status ${edgeBig.row?.status}, sha256 ${edgeBig.shaMatches ? 'matches' : 'DOES NOT match'}`);
 
   // ======================================================= 10. gzip levels
   // On the benchmark's own text, with the stack idle: the buffered path on
@@ -896,7 +978,7 @@ try {
     {
       metric: `7. Worker CPU per archived conversation (${SIZES.messages} messages, ${fmtInt(rawJsonAvg)} B of JSON on average)`,
       strata: `${fmt(cpuPerConversation, 2)} ms (${fmt(sumOf(cpuChild.measured, 'userMs') / Math.max(1, cpuDone), 2)} user + ${fmt(sumOf(cpuChild.measured, 'systemMs') / Math.max(1, cpuDone), 2)} system): ${fmt(cpuTotalMs, 0)} ms for ${fmtInt(cpuDone)} conversations in ${cpuChild.measured.length} invocation(s) of drainJobs in a Node worker process (process.cpuUsage(), what the budget counts); ${fmt(cpuPerFullInvocation, 0)} conversations per invocation that spent its ${fmtInt(Number(process.env.WORKER_CPU_BUDGET_MS ?? 600))} ms; an invocation with nothing due: ${fmt(cpuIdleInvocation, 1)} ms`,
-      reference: `the Deno functions process while it archived run 1 (/proc/<pid>/stat, incl. serving wake-ups and ?wait calls): ${fmt(denoCpuPerConversation, 2)} ms per conversation`,
+      reference: `the Edge Runtime's archive-worker instances (one Deno process each, hosted limits), main-thread CPU (what the hosted limit counts; incl. serving wake-ups and ?wait calls): run 1 ${fmt(denoCpuPerConversation, 2)} ms per conversation (whole processes ${fmt(denoProcessCpuMs / SIZES.conversations, 2)}); run 4 (bulk, ${SIZES.bulkMessages} messages each) ${fmt(bulkInstances.cpuMs / bulkTotal, 2)} ms (whole processes ${fmt(bulkInstances.processCpuMs / bulkTotal, 2)})`,
       target: '≤ 1 ms (≥ 1,000 per instance before the 1 s soft limit)',
       met: `${yes(cpuPerConversation <= 1)} (≈ ${fmtInt(1000 / cpuPerConversation)} per 1 s of CPU)`,
     },
@@ -922,6 +1004,30 @@ try {
       met: yes(budgetBig.row?.status === 'stored' && budgetBig.shaMatches && budgetBig.row.message_count === SIZES.bigMessages),
     },
     {
+      metric: `9e. Peak memory per instance, 1 conversation of ${fmtInt(SIZES.bigMessages)} messages archived by the Edge Runtime's archive-worker instances (hosted limits)`,
+      strata: `heap + external (what the 256 MB limit counts) max ${fmt(edgeHeapMaxMb)} MB; VmHWM per instance max ${fmt(peakHwmKb(edgeInstances) / 1024)} MiB (the Deno process, its code included), over ${edgeInstances.instances.length} instance(s)`,
+      reference: `row 9 (Node + tsx processes, the budget's limits): ${fmt(budgetPeak)} MB VmHWM`,
+      target: '≤ 256 MB with room: heap + external below the retire line (128 MB), none killed',
+      met: yes(edgeHeapMaxMb < 128 && killedCount(edgeInstances) === 0),
+    },
+    {
+      metric: '9e. Its archive: invocations, CPU per invocation and per instance, instances, sha256',
+      strata: `${edgeDrains.length} drain(s) worked on it (job attempts ${edgeJob?.attempts ?? '?'}), ${edgeJob?.parts ?? '?'} parts; ${fmt(edgeElapsedMs / 1000, 1)} s from the wake-up to stored; CPU per invocation (the drain's own count, process CPU as the budget counts it) p50 ${fmt(percentile(edgeDrainCpu, 50), 0)}, max ${fmt(Math.max(...edgeDrainCpu), 0)} ms; main-thread CPU per instance p50 ${fmt(percentile(edgeInstanceCpu, 50), 0)}, max ${fmt(Math.max(...edgeInstanceCpu), 0)} ms; ${describeLifecycle(edgeInstances)}; ${edgeBig.row?.status ?? 'no row'}, ${fmtInt(Number(edgeBig.row?.bytes ?? NaN))} B gzip, sha256 ${edgeBig.shaMatches ? 'matches (index = object metadata = re-hash of download)' : 'MISMATCH'}`,
+      reference: `row 9: CPU per invocation p50 ${fmt(percentile(budgetCpu, 50), 0)}, max ${fmt(Math.max(...budgetCpu), 0)} ms (Node)`,
+      target: 'CPU per invocation and per instance < 2,000 ms (hard limit), per invocation < 1,000 ms (soft); none killed, no 546; stored, sha256 matches',
+      met: yes(
+        Math.max(...edgeDrainCpu) < 1000 && Math.max(...edgeInstanceCpu) < 2000 && killedCount(edgeInstances) === 0 && edgeInstances.status546 === 0 &&
+          edgeBig.row?.status === 'stored' && edgeBig.shaMatches && edgeBig.row.message_count === SIZES.bigMessages,
+      ),
+    },
+    {
+      metric: 'Edge Runtime instances over the runs that used them (1, 4, 8, 9e): killed at a hard limit, 546 answers',
+      strata: instanceReports.map(([label, r]) => `run ${label.replace(/\. instances,?/, '')}: ${r.instances.length} instance(s), retired ${['cpu', 'memory', 'wall_clock'].map((l) => `${l} ${r.retiredBy[l as 'cpu']}`).join(' · ')}, killed ${killedCount(r)}, 546: ${r.status546}, VmHWM max ${fmt(peakHwmKb(r) / 1024, 0)} MiB, main-thread CPU max ${fmtInt(Math.max(0, ...r.instances.map((i) => i.cpuMs)))} ms`).join('; '),
+      reference: 'hosted limits: CPU soft 1 s (retire) / hard 2 s (kill), 256 MB, wall clock 150 s, beforeunload at 90 %',
+      target: '0 killed, 0 × 546',
+      met: yes(instanceReports.every(([, r]) => unhealthy(r) === null)),
+    },
+    {
       metric: '10. gzip level 1 / 6 / 9: output ÷ input, CPU ms per MiB of JSON',
       strata: gzipTables.map((t, i) => `${['buffered', 'streamed, prose', 'streamed, run 9 text'][i]}: ${t.results.map((r) => `${fmt(r.ratio, 3)} · ${fmt(r.cpuMsPerMiB, 1)}`).join(' / ')}`).join('; '),
       reference: gzipTables.map((t, i) => {
@@ -935,6 +1041,19 @@ try {
   );
   if (checks.some((c) => c.reasons)) {
     notes.push(`Strata losses: ${checks.map((c) => c.reasons).filter(Boolean).join('; ')}`);
+  }
+  // A healthy run loses nothing and never reaches a hard limit.
+  const problems = [
+    ...(strataLost > 0 || deepBad > 0 ? [`${strataLost} archive(s) lost, ${deepBad} download(s) with a wrong sha256`] : []),
+    ...(bigRow?.status === 'stored' && bigShaMatches && budgetBig.row?.status === 'stored' && budgetBig.shaMatches && edgeBig.row?.status === 'stored' && edgeBig.shaMatches
+      ? []
+      : ['a big conversation was not stored with a matching sha256']),
+    ...instanceReports.map(([label, r]) => unhealthy(r) && `${label}: ${unhealthy(r)}`).filter((p): p is string => Boolean(p)),
+  ];
+  if (problems.length) {
+    notes.unshift(`**FAILED: ${problems.join('; ')}.**`);
+    progress(`FAILED: ${problems.join('; ')}`);
+    process.exitCode = 1;
   }
   if (baselineErrors > 0) notes.push(`${baselineErrors} baseline deletes failed.`);
   notes.push(
@@ -965,14 +1084,15 @@ try {
   notes.push(
     `Run 7 invocations (measured): ${cpuChild.measured.map((i) => `${i.done} in ${fmt(i.cpuMs, 0)} ms (${i.stoppedBy})`).join(', ')}; ` +
       `warm-up before them: ${fmtInt(sumOf(cpuChild.warmup, 'done'))} conversations at ${fmt(sumOf(cpuChild.warmup, 'cpuMs') / Math.max(1, sumOf(cpuChild.warmup, 'done')), 2)} ms each. ` +
-      `The Deno cross-check includes the HTTP wake-ups, the ${SIZES.workers} ?wait=true calls and the sweeps, and ARCHIVE_CONCURRENCY × the drains running at once.`,
+      `The Edge Runtime cross-check (every archive-worker instance of the run, main thread) includes the HTTP wake-ups, the ${SIZES.workers} ?wait=true calls and the sweeps, and ARCHIVE_CONCURRENCY × the drains running at once. ` +
+      `Instances in run 1: ${throughputInstances.map((r) => describeLifecycle(r)).join(' | ')}; run 4: ${describeLifecycle(bulkInstances)}; ${describeUsage(bulkInstances)}.`,
   );
   notes.push(
     `Run 8: deletes as the service connection (one statement each, pg_net wake-up per statement), scheduled every ${fmt(1000 / SIZES.fairRatePerSecond, 0)} ms (at most ${fmt(Math.max(fairA.lateMs, fairB.lateMs), 0)} ms behind schedule); ` +
       `latency = archived_conversations.archived_at − deleted_at (the completing and the deleting transaction's times). ` +
       `File jobs: ${SIZES.fairFiles} text files of ${fmtInt(fairFiles.reduce((a, f) => a + f.body.length, 0) / Math.max(1, fairFiles.length))} B on average over ${fileUsers.length} other users; ` +
       `at the end of pass B's deletes ${fairB.filesAtEnd.pending} were pending, ${fairB.filesAtEnd.running} running, ${fairB.filesAtEnd.done} done; all ${filesProcessed} processed ${fmt(filesSeconds, 1)} s after they were queued (${fmt(SIZES.fairFiles / filesSeconds, 0)} files/s), ` +
-      `so ${underBacklog.length} of the ${SIZES.fairDeletes} deletes of pass B met a backlog.`,
+      `so ${underBacklog.length} of the ${SIZES.fairDeletes} deletes of pass B met a backlog. Pass B's instances: ${describeLifecycle(fairInstancesB)}; ${describeUsage(fairInstancesB)}.`,
   );
   notes.push(
     `Run 9 invocations (one Node process each, limits { cpuMs: ${SIZES.bigCpuBudgetMs} }): CPU ${budgetCpu.map((c) => fmt(c, 0)).join(', ')} ms; ` +
@@ -982,6 +1102,10 @@ try {
       (child.peaksMb ? ` (row 6, in one go: RSS ${fmt(child.peaksMb.rss, 0)}, V8 heap total ${fmt(child.peaksMb.heapTotal, 0)} (used ${fmt(child.peaksMb.heapUsed, 0)}), external ${fmt(child.peaksMb.external, 0)} (array buffers ${fmt(child.peaksMb.arrayBuffers, 0)}) MB)` : '') +
       `. The budget is checked before each part (PART_CPU_MS 300), so an invocation always uploads at least one part whatever it costs.` +
       (Math.max(...budgetCpu) > 1000 ? ` ${budgetCpu.filter((c) => c > 1000).length} invocation(s) used more than the hosted 1 s soft CPU limit${Math.max(...budgetCpu) > 2000 ? `, ${budgetCpu.filter((c) => c > 2000).length} more than the 2 s hard limit (an instance would be stopped mid-part)` : ''}.` : ''),
+  );
+  notes.push(
+    `Run 9e (the Edge Runtime's instances, hosted limits): drains that worked on the job, CPU ${edgeDrains.map((d) => `${d.cpu_ms} ms (${d.stopped_by})`).join(', ')}; ` +
+      `instances: ${edgeInstances.instances.map((i) => `#${i.id} main-thread ${fmtInt(i.cpuMs)} ms, heap + external peak ${fmt(i.peakHeapBytes / 1048576, 0)} MB, VmHWM ${fmt(i.hwmKb / 1024, 0)} MiB, ${i.info.retiredBy ? `retired by ${i.info.retiredBy}` : 'not retired'}${i.info.exit ? `, ended ${i.info.exit.reason}` : ''}${i.info.beforeunload.length ? `, beforeunload ${i.info.beforeunload.join('/')}` : ''}`).join('; ')}.`,
   );
   notes.push(
     `Load (1 / 5 / 15-minute, /proc/loadavg) at the start of each run: ${phaseLoads.map(([phase, l]) => `${phase}: ${l.map((v) => fmt(v, 2)).join(' / ')}`).join('; ')}.`,
