@@ -34,7 +34,7 @@ export function checkSqlMatchesFunction(): string[] {
   const squash = (s: string) => s.replace(/\s+/g, ' ');
   const haystack = squash(source);
   const pieces = [
-    'tx<{ row: Row }[]>`select to_jsonb(c) as row from public.conversations c where c.id = ${id}`',
+    'select to_jsonb(c) as row from public.conversations c where c.id = ${id}`',
     'select to_jsonb(m) as row from public.messages m where m.conversation_id = ${id} and ${older ?',
     ": tx`true`} order by m.created_at desc, m.id desc limit ${limit + 1}`",
     "}, 'isolation level repeatable read read only');",
