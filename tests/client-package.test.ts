@@ -34,7 +34,7 @@ const appDir = (name: string) => path.join(work, `app-${name}`);
 beforeAll(async () => {
   sql = connect({ max: 1 });
   work = await mkdtemp(path.join(tmpdir(), 'strata-client-package-'));
-  execFileSync(process.execPath, [path.join(PACKAGE_DIR, 'scripts', 'build.mjs')], { cwd: PACKAGE_DIR, stdio: 'pipe' });
+  execFileSync(process.execPath, [path.join(PACKAGE_DIR, 'build.mjs')], { cwd: PACKAGE_DIR, stdio: 'pipe' });
   const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: PACKAGE_DIR, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Array<{ filename: string; files: Array<{ path: string }> }>;
   files = packed!.files.map((f) => f.path).sort();
   execFileSync('tar', ['xzf', path.join(work, packed!.filename), '-C', work]);
@@ -60,8 +60,18 @@ afterAll(async () => {
 
 describe('the packed package', () => {
   it('holds the built module, its declarations and the README, and no sources', async () => {
-    expect(files).toEqual(expect.arrayContaining(['README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/types.d.ts', 'dist/database.types.d.ts', 'package.json']));
+    // The API types are declared beside the functions that answer them, so their declarations keep that layout.
+    expect(files).toEqual(expect.arrayContaining([
+      'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts',
+      'dist/types/packages/client/src/index.d.ts',
+      'dist/types/supabase/functions/_shared/conversations/api-types.d.ts',
+      'dist/types/supabase/functions/_shared/database.types.d.ts',
+    ]));
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+    // Declarations name .js files (every moduleResolution maps them to .d.ts), never the sources' .ts.
+    for (const file of files.filter((f) => f.endsWith('.d.ts'))) {
+      expect(await readFile(path.join(work, 'package', file), 'utf8'), file).not.toMatch(/from\s+'[^']*\.ts'/);
+    }
     const manifest = JSON.parse(await readFile(path.join(work, 'package', 'package.json'), 'utf8'));
     expect(manifest).toMatchObject({
       name: '@strata/client',

@@ -1,16 +1,12 @@
 // Database types from the real schema with `supabase gen types typescript`,
-// checked in twice from the one schema: for the functions
-// (supabase/functions/_shared) and for the client package, which ships them
-// in its declarations. tests/types.test.ts fails when either is stale.
+// checked in at supabase/functions/_shared/database.types.ts and used by the
+// functions and the client. tests/types.test.ts fails when they are stale.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { denoCommand } from './functions.ts';
 import { runSupabaseCli } from './migrations.ts';
 
-export const DATABASE_TYPES_PATHS = [
-  path.join('supabase', 'functions', '_shared', 'database.types.ts'),
-  path.join('packages', 'client', 'src', 'database.types.ts'),
-];
+export const DATABASE_TYPES_PATH = path.join('supabase', 'functions', '_shared', 'database.types.ts');
 
 export async function generateTypes(dbUrl: string, projectRoot: string): Promise<string> {
   const { stdout } = await runSupabaseCli(['gen', 'types', 'typescript', `--remote=${dbUrl}`, '--schema', 'public', '--workdir', projectRoot], {

@@ -4,25 +4,40 @@
 //   const strata = createStrataClient(supabase);
 //   const { conversation } = await strata.conversations.create({ title: 'Hi' });
 //   await strata.conversations.addMessage(conversation.id, { role: 'user', content: 'Hello' });
-import { StrataError } from './errors.js';
+import { StrataError } from './errors.ts';
 import type {
-  Analysis,
+  AnalysisCreated,
+  AnalysisDeleteAccepted,
+  AnalysisPage,
+  AnalysisWithData,
+  ArchiveDeleteAccepted,
   ArchiveDocument,
-  ArchivedConversation,
+  ArchivePage,
+  ArchiveRestored,
   ArchiveStatus,
-  Conversation,
+  ConversationCleared,
+  ConversationCreated,
+  ConversationDeleteAccepted,
+  ConversationExtended,
+  ConversationHistory,
+  ConversationPage,
   ConversationStats,
   Feedback,
-  FileRow,
+  FileAnswer,
+  FileDeleteAccepted,
+  FilePage,
   FileStatus,
-  Message,
+  FileWithDownload,
+  FunctionsInvoker,
+  MessageAnswer,
   NewConversation,
   NewMessage,
+  NewUpload,
   UploadTicket,
-} from './types.js';
+} from './types.ts';
 
-export * from './errors.js';
-export type * from './types.js';
+export * from './errors.ts';
+export type * from './types.ts';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -31,22 +46,8 @@ const query = (params: Record<string, string | number | undefined | null>) => {
   return entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString()}` : '';
 };
 
-/**
- * What the client needs of a supabase-js client: `functions.invoke`. Declared
- * here rather than taken from supabase-js's SupabaseClient class, whose
- * protected members make one version's client unassignable to another's
- * types; any supabase-js 2.x client from 2.10 on fits.
- */
-export interface SupabaseFunctionsClient {
-  functions: {
-    invoke(
-      functionName: string,
-      options?: { method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'; body?: Record<string, unknown> },
-    ): Promise<{ data: unknown; error: unknown }>;
-  };
-}
-
-export function createStrataClient(supabase: SupabaseFunctionsClient) {
+/** The Strata API over `supabase` (any supabase-js 2.x client, or anything with its `functions.invoke`). */
+export function createStrataClient(supabase: FunctionsInvoker) {
   async function call<T>(path: string, method: Method, body?: unknown): Promise<T> {
     const { data, error } = await supabase.functions.invoke(path, {
       method,
@@ -68,49 +69,49 @@ export function createStrataClient(supabase: SupabaseFunctionsClient) {
 
   return {
     conversations: {
-      create: (input: NewConversation = {}) => call<{ conversation: Conversation & { message_count: number } }>('conversations', 'POST', input),
+      create: (input: NewConversation = {}) => call<ConversationCreated>('conversations', 'POST', input),
       list: (options: { limit?: number; cursor?: string } = {}) =>
-        call<{ conversations: Array<Conversation & { message_count: number }>; next_cursor: string | null }>(`conversations${query(options)}`, 'GET'),
+        call<ConversationPage>(`conversations${query(options)}`, 'GET'),
       get: (id: string, options: { limit?: number; before?: string } = {}) =>
-        call<{ conversation: Conversation; messages: Message[]; before_cursor: string | null }>(`conversations/${id}${query(options)}`, 'GET'),
-      addMessage: (id: string, message: NewMessage) => call<{ message: Message }>(`conversations/${id}/messages`, 'POST', message),
+        call<ConversationHistory>(`conversations/${id}${query(options)}`, 'GET'),
+      addMessage: (id: string, message: NewMessage) => call<MessageAnswer>(`conversations/${id}/messages`, 'POST', message),
       setFeedback: (id: string, messageId: string, feedback: Feedback | null) =>
-        call<{ message: Message }>(`conversations/${id}/messages/${messageId}`, 'PATCH', { feedback }),
-      clear: (id: string) => call<{ conversation_id: string; deleted_messages: number }>(`conversations/${id}/clear`, 'POST'),
-      extend: (id: string, hours: number) => call<{ conversation_id: string; expires_at: string }>(`conversations/${id}/extend`, 'POST', { hours }),
+        call<MessageAnswer>(`conversations/${id}/messages/${messageId}`, 'PATCH', { feedback }),
+      clear: (id: string) => call<ConversationCleared>(`conversations/${id}/clear`, 'POST'),
+      extend: (id: string, hours: number) => call<ConversationExtended>(`conversations/${id}/extend`, 'POST', { hours }),
       export: (id: string) => call<ArchiveDocument>(`conversations/${id}/export`, 'GET'),
-      delete: (id: string) => call<{ conversation_id: string; status: string; deleted_at: string | null }>(`conversations/${id}`, 'DELETE'),
+      delete: (id: string) => call<ConversationDeleteAccepted>(`conversations/${id}`, 'DELETE'),
       stats: () => call<ConversationStats>('conversations/stats', 'GET'),
     },
     archive: {
       status: () => call<ArchiveStatus>('archive/status', 'GET'),
       list: (options: { limit?: number; cursor?: string } = {}) =>
-        call<{ archives: ArchivedConversation[]; next_cursor: string | null }>(`archive/conversations${query(options)}`, 'GET'),
+        call<ArchivePage>(`archive/conversations${query(options)}`, 'GET'),
       get: (id: string) => call<ArchiveDocument>(`archive/conversations/${id}`, 'GET'),
-      restore: (id: string) => call<{ conversation_id: string; message_count: number; restored: true }>(`archive/conversations/${id}/restore`, 'POST'),
-      delete: (id: string) => call<{ conversation_id: string; deleted: true; status: 'deleting' }>(`archive/conversations/${id}`, 'DELETE'),
+      restore: (id: string) => call<ArchiveRestored>(`archive/conversations/${id}/restore`, 'POST'),
+      delete: (id: string) => call<ArchiveDeleteAccepted>(`archive/conversations/${id}`, 'DELETE'),
     },
     files: {
       /** Presign, PUT the bytes straight to S3, then complete: one call for the whole upload. */
-      upload: async (file: Blob, name: string, options: { sha256?: string } = {}): Promise<{ file: FileRow }> => {
+      upload: async (file: Blob, name: string, options: { sha256?: string } = {}): Promise<FileAnswer> => {
         const ticket = await call<UploadTicket>('files', 'POST', { name, content_type: file.type, size: file.size, ...options });
         const put = await fetch(ticket.upload.url, { method: 'PUT', headers: ticket.upload.headers, body: file });
         if (!put.ok) throw new StrataError('upload_failed', `S3 refused the upload (HTTP ${put.status}).`, put.status);
-        return call<{ file: FileRow }>(`files/${ticket.file.id}/complete`, 'POST');
+        return call<FileAnswer>(`files/${ticket.file.id}/complete`, 'POST');
       },
-      presign: (input: { name: string; content_type: string; size: number; sha256?: string }) => call<UploadTicket>('files', 'POST', input),
-      complete: (id: string) => call<{ file: FileRow }>(`files/${id}/complete`, 'POST'),
+      presign: (input: NewUpload) => call<UploadTicket>('files', 'POST', input),
+      complete: (id: string) => call<FileAnswer>(`files/${id}/complete`, 'POST'),
       list: (options: { limit?: number; cursor?: string; status?: FileStatus } = {}) =>
-        call<{ files: FileRow[]; next_cursor: string | null }>(`files${query(options)}`, 'GET'),
-      get: (id: string) => call<{ file: FileRow; download: { url: string; expires_at: string } | null }>(`files/${id}`, 'GET'),
-      delete: (id: string) => call<{ file_id: string; status: 'deleting' }>(`files/${id}`, 'DELETE'),
+        call<FilePage>(`files${query(options)}`, 'GET'),
+      get: (id: string) => call<FileWithDownload>(`files/${id}`, 'GET'),
+      delete: (id: string) => call<FileDeleteAccepted>(`files/${id}`, 'DELETE'),
     },
     analyses: {
-      create: <T>(input: { kind: string; conversation_id?: string | null; data: T }) => call<{ analysis: Analysis }>('analyses', 'POST', input),
-      get: <T = unknown>(id: string) => call<{ analysis: Analysis; data: T }>(`analyses/${id}`, 'GET'),
+      create: <T>(input: { kind: string; conversation_id?: string | null; data: T }) => call<AnalysisCreated>('analyses', 'POST', input),
+      get: <T = unknown>(id: string) => call<AnalysisWithData<T>>(`analyses/${id}`, 'GET'),
       list: (options: { limit?: number; cursor?: string; kind?: string; conversation_id?: string } = {}) =>
-        call<{ analyses: Analysis[]; next_cursor: string | null }>(`analyses${query(options)}`, 'GET'),
-      delete: (id: string) => call<{ analysis_id: string; status: 'deleting' }>(`analyses/${id}`, 'DELETE'),
+        call<AnalysisPage>(`analyses${query(options)}`, 'GET'),
+      delete: (id: string) => call<AnalysisDeleteAccepted>(`analyses/${id}`, 'DELETE'),
     },
   };
 }

@@ -19,6 +19,7 @@ import { Router } from '../http/router.ts';
 import { withHttp, type Handler } from '../http/serve.ts';
 import { parseOr400 } from '../http/validate.ts';
 import type { Tables } from '../database.types.ts';
+import type { AnalysisCreated, AnalysisDeleteAccepted, AnalysisPage, AnalysisWithData } from './api-types.ts';
 import { createS3Client } from '../s3/client.ts';
 import { describeS3Error } from '../s3/objects.ts';
 import { putAnalysisDocument, readAnalysisDocument } from './store.ts';
@@ -85,7 +86,7 @@ export function createAnalysesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3
           insert into public.analyses (id, user_id, conversation_id, kind, s3_key, size, sha256)
           values (${stored.id}, ${caller.userId}, ${input.conversation_id ?? null}, ${input.kind}, ${stored.s3_key}, ${stored.size}, ${stored.sha256})
           returning to_jsonb(analyses) as row`;
-        return json({ analysis: publicRow(created!.row) }, 201);
+        return json({ analysis: publicRow(created!.row) } satisfies AnalysisCreated, 201);
       } catch (error) {
         // No row, no object: remove what was written.
         await client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: stored.s3_key })).catch(() => undefined);
@@ -108,7 +109,7 @@ export function createAnalysesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3
       return json({
         analyses: page.map((r) => publicRow(r.row)),
         next_cursor: rows.length > limit && last ? encodeCursor(last.row.created_at, last.row.id) : null,
-      });
+      } satisfies AnalysisPage);
     })
     .on('GET', '/:id', async (request, params) => {
       const caller = requireUser(request);
@@ -124,7 +125,7 @@ export function createAnalysesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3
         throw errors.storageUnavailable();
       }
       if (text === null) throw errors.checksumMismatch('document');
-      return json({ analysis: publicRow(row.row), data: JSON.parse(text) });
+      return json({ analysis: publicRow(row.row), data: JSON.parse(text) } satisfies AnalysisWithData);
     })
     .on('DELETE', '/:id', async (request, params) => {
       const caller = requireUser(request);
@@ -132,7 +133,7 @@ export function createAnalysesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3
       // The delete trigger turns this into an S3-first delete job.
       const found = await deleteAsUser(sql, caller.claims, 'analyses', id);
       if (!found) throw errors.notFound('Analysis');
-      return json({ analysis_id: id, status: 'deleting' }, 202);
+      return json({ analysis_id: id, status: 'deleting' } satisfies AnalysisDeleteAccepted, 202);
     });
 
   return withHttp((request) => router.handle(request));

@@ -15,6 +15,7 @@ import { Router } from '../http/router.ts';
 import { withHttp, type Handler } from '../http/serve.ts';
 import { createS3Client } from '../s3/client.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
+import type { ArchiveDeleteAccepted, ArchivedConversation, ArchivePage, ArchiveRestored, ArchiveStatus } from './api-types.ts';
 import { decodeChunks, joinChunks, readArchive, readArchiveReadSettings, type ArchiveRead } from './read.ts';
 
 const PAGE = { default: 20, max: 100 };
@@ -44,7 +45,7 @@ interface ArchiveRow {
   last_error: string | null;
 }
 
-function publicView(row: ArchiveRow) {
+function publicView(row: ArchiveRow): ArchivedConversation {
   const { s3_key: _key, cursor_at: _cursor, generation: _generation, ...rest } = row;
   return { ...rest, bytes: row.bytes === null ? null : Number(row.bytes) };
 }
@@ -80,7 +81,7 @@ export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3C
                  (select last_error from private.jobs where last_error is not null order by updated_at desc limit 1) as last_error
             from private.jobs where kind = 'archive_conversation'`;
         const [stored] = await sql`select count(*)::int as archived from public.archived_conversations where status = 'stored'`;
-        return json({ scope: 'project', ...storage, counts: { pending: row!.pending, running: row!.running, failed: row!.failed, archived: stored!.archived }, oldest_pending_seconds: row!.oldest_pending_seconds, last_error: row!.last_error });
+        return json({ scope: 'project', ...storage, counts: { pending: row!.pending, running: row!.running, failed: row!.failed, archived: stored!.archived }, oldest_pending_seconds: row!.oldest_pending_seconds, last_error: row!.last_error } satisfies ArchiveStatus);
       }
       const row = await asUser(sql, caller.claims, async (tx) => {
         const [counts] = await tx`
@@ -93,7 +94,7 @@ export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3C
             from public.archived_conversations`;
         return counts!;
       });
-      return json({ scope: 'user', ...storage, counts: { pending: row.pending, running: row.running, failed: row.failed, archived: row.archived }, oldest_pending_seconds: row.oldest_pending_seconds, last_error: row.last_error });
+      return json({ scope: 'user', ...storage, counts: { pending: row.pending, running: row.running, failed: row.failed, archived: row.archived }, oldest_pending_seconds: row.oldest_pending_seconds, last_error: row.last_error } satisfies ArchiveStatus);
     })
     .on('GET', '/conversations', async (request, _params, url) => {
       const caller = requireUser(request);
@@ -112,7 +113,7 @@ export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3C
       return json({
         archives: page.map(publicView),
         next_cursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.cursor_at!, page[page.length - 1]!.conversation_id) : null,
-      });
+      } satisfies ArchivePage);
     })
     .on('GET', '/conversations/:id', async (request, params) => {
       const caller = requireUser(request);
@@ -161,7 +162,7 @@ export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3C
         const [restored] = await tx`select public.restore_archived_conversation(${text}) as result`;
         return restored!.result as { conversation_id: string; message_count: number };
       });
-      return json({ conversation_id: result.conversation_id, message_count: result.message_count, restored: true });
+      return json({ conversation_id: result.conversation_id, message_count: result.message_count, restored: true } satisfies ArchiveRestored);
     })
     .on('DELETE', '/conversations/:id', async (request, params) => {
       const caller = requireUser(request);
@@ -172,7 +173,7 @@ export function createArchiveHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3C
         const [deleted] = await tx`select public.delete_archived_conversation(${id}) as result`;
         return deleted!.result as { conversation_id: string; status: string };
       });
-      return json({ conversation_id: state.conversation_id, deleted: true, status: state.status });
+      return json({ conversation_id: state.conversation_id, deleted: true, status: state.status } satisfies ArchiveDeleteAccepted);
     });
 
   /**

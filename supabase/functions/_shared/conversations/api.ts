@@ -2,7 +2,6 @@
 // runs its SQL as the caller (role authenticated, request.jwt.claims), so RLS
 // decides what exists; the service role only reads project-wide stats.
 import { callerOf, requireUser } from '../auth/caller.ts';
-import type { Tables } from '../database.types.ts';
 import { readPlatformConfig, type EnvGetter } from '../config.ts';
 import { asUser, type Tx } from '../db/as-user.ts';
 import { createSql, type Sql } from '../db/client.ts';
@@ -14,13 +13,20 @@ import { Router } from '../http/router.ts';
 import { withHttp, type Handler } from '../http/serve.ts';
 import { parseOr400 } from '../http/validate.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
+import type {
+  Conversation,
+  ConversationCleared,
+  ConversationCreated,
+  ConversationDeleteAccepted,
+  ConversationExtended,
+  ConversationHistory,
+  ConversationPage,
+  Message,
+  MessageAnswer,
+} from './api-types.ts';
 import { exportConversation } from './export.ts';
 import { readConversationLimits } from './limits.ts';
 import { oversize, schemas } from './schemas.ts';
-
-// Rows as to_jsonb gives them: the generated table types.
-type Conversation = Tables<'conversations'>;
-type Message = Tables<'messages'>;
 
 export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } = {}): Handler {
   const platform = readPlatformConfig(env);
@@ -58,7 +64,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
           returning to_jsonb(conversations) as row`;
         return created!.row;
       });
-      return json({ conversation: { ...row, message_count: 0 } }, 201);
+      return json({ conversation: { ...row, message_count: 0 } } satisfies ConversationCreated, 201);
     })
     .on('GET', '/', async (request, _params, url) => {
       const caller = requireUser(request);
@@ -76,7 +82,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
       return json({
         conversations: page.map((r) => ({ ...r.row, message_count: r.message_count })),
         next_cursor: rows.length > limit && last ? encodeCursor(last.row.updated_at as string, last.row.id) : null,
-      });
+      } satisfies ConversationPage);
     })
     .on('GET', '/stats', async (request) => {
       const caller = callerOf(request, { service: platform });
@@ -106,7 +112,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
           conversation,
           messages: page.map((r) => r.row),
           before_cursor: rows.length > limit && oldest ? encodeCursor(oldest.row.created_at as string, oldest.row.id) : null,
-        });
+        } satisfies ConversationHistory);
       }, 'isolation level repeatable read read only');
     })
     .on('POST', '/:id/messages', async (request, params) => {
@@ -124,7 +130,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
           returning to_jsonb(messages) as row`;
         return created!.row;
       });
-      return json({ message: row }, 201);
+      return json({ message: row } satisfies MessageAnswer, 201);
     })
     .on('PATCH', '/:id/messages/:message_id', async (request, params) => {
       const caller = requireUser(request);
@@ -140,7 +146,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
         if (!updated) throw errors.notFound('Message');
         return updated.row;
       });
-      return json({ message: row });
+      return json({ message: row } satisfies MessageAnswer);
     })
     .on('POST', '/:id/clear', async (request, params) => {
       const caller = requireUser(request);
@@ -149,7 +155,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
         await visibleConversation(tx, id);
         return (await tx`delete from public.messages where conversation_id = ${id}`).count;
       });
-      return json({ conversation_id: id, deleted_messages: deleted });
+      return json({ conversation_id: id, deleted_messages: deleted } satisfies ConversationCleared);
     })
     .on('POST', '/:id/extend', async (request, params) => {
       const caller = requireUser(request);
@@ -166,7 +172,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
         if (!row) throw errors.notFound('Conversation');
         return row.expires_at;
       });
-      return json({ conversation_id: id, expires_at: expiresAt });
+      return json({ conversation_id: id, expires_at: expiresAt } satisfies ConversationExtended);
     })
     .on('GET', '/:id/export', async (request, params) => {
       const caller = requireUser(request);
@@ -195,7 +201,7 @@ export function createConversationsHandler(env: EnvGetter, deps: { sql?: Sql } =
           select status, to_jsonb(deleted_at) #>> '{}' as deleted_at from public.archived_conversations where conversation_id = ${id}`;
         return archive;
       });
-      return json({ conversation_id: id, status: state?.status ?? 'deleted', deleted_at: state?.deleted_at ?? null }, 202);
+      return json({ conversation_id: id, status: state?.status ?? 'deleted', deleted_at: state?.deleted_at ?? null } satisfies ConversationDeleteAccepted, 202);
     });
 
   return withHttp((request) => router.handle(request));

@@ -1,6 +1,7 @@
 // Request schemas of the conversations API. Unknown fields are refused.
 import { z } from 'zod';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../http/json-depth.ts';
+import type { NewConversation, NewMessage } from './api-types.ts';
 import type { ConversationLimits } from './limits.ts';
 
 const jsonSize = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
@@ -60,3 +61,14 @@ export function oversize(limits: ConversationLimits, message: { content?: string
   }
   return null;
 }
+
+// The request types the client sends (api-types.ts) are what these schemas
+// accept: every field the schema knows is declared, and every declared body
+// fits the schema's input. A field added to one side only fails the type check.
+type Schemas = ReturnType<typeof schemas>;
+type Accepts<Input, Declared> = [keyof Input] extends [keyof Declared]
+  ? [keyof Declared] extends [keyof Input]
+    ? [Declared] extends [Input] ? true : false
+    : false
+  : false;
+const _requestTypesMatch: [Accepts<z.input<Schemas['createConversation']>, NewConversation>, Accepts<z.input<Schemas['addMessage']>, NewMessage>] = [true, true];

@@ -23,6 +23,7 @@ import { Router } from '../http/router.ts';
 import { withHttp, type Handler } from '../http/serve.ts';
 import { parseOr400 } from '../http/validate.ts';
 import type { Tables } from '../database.types.ts';
+import type { FileAnswer, FileDeleteAccepted, FilePage, FileWithDownload, UploadTicket } from './api-types.ts';
 import { createS3Client, sseHeaders, sseParams } from '../s3/client.ts';
 import { isS3NotFound } from '../s3/errors.ts';
 import { fileIncomingKey, fileKey } from '../s3/keys.ts';
@@ -178,7 +179,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
         const [uploaded] = await sql<{ row: Row }[]>`
           update public.files set status = 'uploaded' where id = ${row.id} and status = 'pending_upload' returning to_jsonb(files) as row`;
         if (!uploaded) throw errors.notFound('File');
-        return json({ file: publicFile(uploaded.row) }, 201);
+        return json({ file: publicFile(uploaded.row) } satisfies FileAnswer, 201);
       }
       const input = parseOr400(Create, await readJsonBody(request, 16 * 1024), 'file');
       const contentType = checkDeclared(input.content_type, input.size);
@@ -199,7 +200,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
             headers: { 'content-type': contentType, ...sseHeaders(config) },
             expires_at: new Date(Date.now() + settings.urlTtlSeconds * 1000).toISOString(),
           },
-        },
+        } satisfies UploadTicket,
         201,
       );
     })
@@ -208,8 +209,8 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
       const id = idParam(params.id);
       const [row] = await asUser(sql, caller.claims, (tx) => tx<{ row: Row }[]>`select to_jsonb(f) as row from public.files f where id = ${id}`);
       if (!row) throw errors.notFound('File');
-      if (row.row.status !== 'pending_upload') return json({ file: publicFile(row.row) });
-      return json({ file: publicFile(await verifyUpload(caller.userId, id)) });
+      if (row.row.status !== 'pending_upload') return json({ file: publicFile(row.row) } satisfies FileAnswer);
+      return json({ file: publicFile(await verifyUpload(caller.userId, id)) } satisfies FileAnswer);
     })
     .on('GET', '/', async (request, _params, url) => {
       const caller = requireUser(request);
@@ -226,7 +227,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
       return json({
         files: page.map((r) => publicFile(r.row)),
         next_cursor: rows.length > limit && last ? encodeCursor(last.row.created_at as string, last.row.id) : null,
-      });
+      } satisfies FilePage);
     })
     .on('GET', '/:id', async (request, params) => {
       const caller = requireUser(request);
@@ -241,7 +242,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
         );
         download = { url, expires_at: new Date(Date.now() + settings.urlTtlSeconds * 1000).toISOString() };
       }
-      return json({ file: publicFile(row.row), download });
+      return json({ file: publicFile(row.row), download } satisfies FileWithDownload);
     })
     .on('DELETE', '/:id', async (request, params) => {
       const caller = requireUser(request);
@@ -249,7 +250,7 @@ export function createFilesHandler(env: EnvGetter, deps: { sql?: Sql; s3?: S3Cli
       // The delete trigger turns this into an S3-first delete job.
       const found = await deleteAsUser(sql, caller.claims, 'files', id);
       if (!found) throw errors.notFound('File');
-      return json({ file_id: id, status: 'deleting' }, 202);
+      return json({ file_id: id, status: 'deleting' } satisfies FileDeleteAccepted, 202);
     });
 
   return withHttp((request) => router.handle(request));
