@@ -2,7 +2,8 @@
 // (or, past the nesting limit, was stored although Postgres cannot take such
 // JSON much deeper); each must get its stable 4xx code over real HTTP and
 // change nothing, while the accepted neighbours of each limit still work.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { encodeCursor } from '../../supabase/functions/_shared/http/cursor.ts';
 import { MAX_BODY_DEPTH, MAX_JSON_DEPTH } from '../../supabase/functions/_shared/http/json-depth.ts';
 import { api, tokenFor, waitForArchived, waitUntil } from '../helpers/archive.ts';
@@ -200,5 +201,38 @@ describe('POST /conversations/{id}/extend racing DELETE /conversations/{id}', ()
       if (result.status === 404) expect(result.body.error.code).toBe('not_found');
     }
     await waitForArchived(sql, ids);
+  });
+});
+
+describe('a body declared far over the limit and sent slowly', () => {
+  it('gets its 413 in bounded time, not after the whole body, and nothing changes', async () => {
+    const before = await holdings();
+    const url = new URL(`${inject('stack').functionsUrl}/conversations/${conversationId}/messages`);
+    // 64 MiB declared; 16 KiB sent every 100 ms would take over an hour, far
+    // past the test's timeout: the answer must come once the function stops
+    // reading (2 s), not when the body ends.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = http.request(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(64 * 1024 * 1024) },
+      });
+      const chunk = Buffer.alloc(16 * 1024, 0x20);
+      const drip = setInterval(() => request.write(chunk), 100);
+      request.on('response', (response) => {
+        clearInterval(drip);
+        let body = '';
+        response.setEncoding('utf8').on('data', (part) => (body += part)).on('end', () => {
+          request.destroy();
+          resolve({ status: response.statusCode ?? 0, body });
+        });
+      });
+      request.on('error', (error) => {
+        clearInterval(drip);
+        reject(error);
+      });
+    });
+    expect(answer.status, answer.body).toBe(413);
+    expect(JSON.parse(answer.body).error.code).toBe('payload_too_large');
+    expect(await holdings()).toEqual(before);
   });
 });

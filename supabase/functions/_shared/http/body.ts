@@ -37,21 +37,30 @@ export async function readBodyBytes(request: Request, maxBytes: number): Promise
 // A server that answers without reading the body closes a connection with
 // unread bytes, and the peer's TCP reset can destroy the 413 before the
 // client reads it (seen as EPIPE / "fetch failed"). Moderately large bodies
-// are therefore read to the end and dropped; past DISCARD_MAX_BYTES the
-// stream is cancelled, as reading it would cost more than the answer is worth.
+// are therefore read to the end and dropped, within bounds: past
+// DISCARD_MAX_BYTES, or DISCARD_MAX_MS for a client that sends slowly, the
+// stream is cancelled, as reading on would cost more than the answer is worth.
 const DISCARD_MAX_BYTES = 32 * 1024 * 1024;
+const DISCARD_MAX_MS = 2000;
 
 async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
   let dropped = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), DISCARD_MAX_MS);
+  });
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      dropped += value.byteLength;
+      const next = await Promise.race([reader.read(), timedOut]);
+      if (next === 'timeout') break;
+      if (next.done) return;
+      dropped += next.value.byteLength;
       if (dropped > DISCARD_MAX_BYTES) break;
     }
   } catch {
     return; // the client went away: nothing left to drop
+  } finally {
+    clearTimeout(timer);
   }
   await reader.cancel().catch(() => undefined);
 }
